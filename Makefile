@@ -1,0 +1,45 @@
+# The course's two commands: `make lab` and `make test`.
+# Both create .venv on first use (and again when pyproject.toml changes).
+
+PYTHON      ?= python3.11
+VENV        ?= .venv
+BIN         := $(VENV)/bin
+# CPU build of PyTorch by default. GPU users: see README, e.g.
+#   make lab TORCH=torch==2.13.0 TORCH_INDEX=https://download.pytorch.org/whl/cu128
+TORCH       ?= torch==2.13.0+cpu
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+STAMP       := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: install lab test lint data clean help
+
+help:
+	@echo "make lab    install (first time) and open JupyterLab on the course"
+	@echo "make test   install (first time) and run the whole test suite"
+	@echo "make lint   ruff on the package, tests and benchmarks"
+	@echo "make data   rebuild data/*.npz from the matminer 0.3.9 sdist (maintainers)"
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade "pip>=24"
+	$(BIN)/pip install "$(TORCH)" --extra-index-url $(TORCH_INDEX)
+	$(BIN)/pip install -e ".[test]"
+	$(BIN)/python -m companion doctor
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+test: $(STAMP)
+	COMPANION_FAST=1 $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check companion tests benchmarks scripts
+
+data: $(STAMP)
+	$(BIN)/python scripts/build_shipped_data.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,83 @@
+"""Graph-building speed on all 3938 FLLA structures (CGCNN policy: 12 nearest within 8 Å).
+
+Prints the time of:
+  1. the bare neighbor search (one vesin call per structure, 8 Å),
+  2. the same search with pymatgen's find_points_in_spheres (the other field library),
+  3. the whole featurization: ``to_graph(policy="cgcnn")`` + the 92-d CGCNN atom features,
+  4. the original CGCNN pipeline: ``Structure.get_all_neighbors(8)`` per structure, sorted,
+     cut to 12 and padded,
+and the ratios: (4) / (3), target >= 30; (3) / (1), target <= 3.
+
+Usage: python benchmarks/graphs.py [--limit N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from companion.data import load
+from companion.graphs import AtomsArrays, atom_features, to_graph
+from companion.graphs.neighbors import _pymatgen_pairs, _vesin_pairs
+
+RADIUS, MAX_NBR = 8.0, 12
+PBC = np.ones(3, dtype=bool)
+
+
+def original_cgcnn(structure) -> tuple[np.ndarray, np.ndarray]:
+    """Neighbor features as the original CGCNN ``CIFData.__getitem__`` builds them."""
+    all_nbrs = structure.get_all_neighbors(RADIUS, include_index=True)
+    all_nbrs = [sorted(nbrs, key=lambda x: x[1]) for nbrs in all_nbrs]
+    idx, dist = [], []
+    for nbr in all_nbrs:
+        if len(nbr) < MAX_NBR:
+            idx.append([x[2] for x in nbr] + [0] * (MAX_NBR - len(nbr)))
+            dist.append([x[1] for x in nbr] + [RADIUS + 1.0] * (MAX_NBR - len(nbr)))
+        else:
+            idx.append([x[2] for x in nbr[:MAX_NBR]])
+            dist.append([x[1] for x in nbr[:MAX_NBR]])
+    return np.array(idx), np.array(dist)
+
+
+def timed(label: str, fn, items) -> float:
+    start = time.perf_counter()
+    for item in items:
+        fn(item)
+    seconds = time.perf_counter() - start
+    print(f"{label:58s} {seconds:8.2f} s  ({1e3 * seconds / len(items):.3f} ms/structure)")
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=None, help="first N structures only")
+    args = parser.parse_args()
+    data = load("mp_eform")
+    n = len(data) if args.limit is None else min(args.limit, len(data))
+    arrays = [AtomsArrays(*data.arrays(i), PBC) for i in range(n)]
+    print(f"{n} FLLA structures, {sum(len(a) for a in arrays)} atoms, cutoff {RADIUS} Å, "
+          f"{MAX_NBR} neighbors\n")
+    to_graph(arrays[0], "cgcnn")  # warm up imports
+    bare = timed("1. bare neighbor search (vesin)", lambda a: _vesin_pairs(a, RADIUS), arrays)
+    timed("2. bare neighbor search (pymatgen find_points_in_spheres)",
+          lambda a: _pymatgen_pairs(a, RADIUS), arrays)
+
+    def featurize(a: AtomsArrays) -> None:
+        to_graph(a, "cgcnn")
+        atom_features(a.z, "cgcnn")
+
+    ours = timed("3. companion featurization (to_graph cgcnn + atom features)", featurize,
+                 arrays)
+    structures = [data[i].structure for i in range(n)]
+    original = timed("4. original CGCNN pipeline (pymatgen get_all_neighbors)", original_cgcnn,
+                     structures)
+    print(f"\nspeed-up over the original pipeline (4 / 3): {original / ours:6.1f}x  "
+          f"(target >= 30x)")
+    print(f"featurization / bare neighbor search (3 / 1): {ours / bare:6.2f}   "
+          f"(target <= 3)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+"""Crystal and molecular graphs: neighbor lists, graph policies, line graphs, atom features.
+
+Schema of every graph: :mod:`companion.graphs.keys`.
+"""
+
+from companion.graphs.atoms import AtomsArrays, as_atoms_arrays
+from companion.graphs.build import DEFAULTS, CrystalGraph, to_graph
+from companion.graphs.features import atom_features
+from companion.graphs.geometry import edge_vectors
+from companion.graphs.line_graph import bond_cosines, line_graph
+from companion.graphs.neighbors import NeighborList, neighbor_list
+
+__all__ = [
+    "DEFAULTS",
+    "AtomsArrays",
+    "CrystalGraph",
+    "NeighborList",
+    "as_atoms_arrays",
+    "atom_features",
+    "bond_cosines",
+    "edge_vectors",
+    "line_graph",
+    "neighbor_list",
+    "to_graph",
+]

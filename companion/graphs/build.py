@@ -1,0 +1,192 @@
+"""Graph construction: structure -> :class:`CrystalGraph` in the schema of :mod:`keys`.
+
+Policies for choosing the edges (all from one float64 neighbor list):
+
+- ``"radius"``: every pair within ``cutoff`` (default 5 Å); with ``max_neighbors``, only the
+  nearest ``max_neighbors`` of each atom (no padding).
+- ``"cgcnn"``: as the original CGCNN code (Xie & Grossman, PRL 120, 145301, 2018): the 12
+  nearest neighbors within 8 Å, strictly 12; an atom with fewer gets padding edges from atom
+  0 that the model treats as distance ``cutoff + 1`` (``edge_pad``).
+- ``"alignn"``: as ALIGNN (Choudhary & DeCost, npj Comput. Mater. 7, 185, 2021): the 12
+  nearest neighbors, keeping the whole shell of the 12th (every neighbor as close as the
+  12th), with the cutoff raised until every atom has 12 neighbors; then symmetrized so that
+  ``j -> i`` is an edge whenever ``i -> j`` is (each directed edge once).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch_geometric.data import Data
+
+from companion.errors import StructureError
+from companion.graphs.atoms import AtomsArrays, as_atoms_arrays
+from companion.graphs.line_graph import line_graph as _line_graph
+from companion.graphs.neighbors import NeighborList, check_cutoff, neighbor_list
+
+Policy = Literal["radius", "cgcnn", "alignn"]
+
+DEFAULTS: dict[str, dict[str, float | int | None]] = {
+    "radius": {"cutoff": 5.0, "max_neighbors": None},
+    "cgcnn": {"cutoff": 8.0, "max_neighbors": 12},
+    "alignn": {"cutoff": 8.0, "max_neighbors": 12},
+}
+"""Default cutoff (Å) and neighbor count of each policy."""
+
+SHELL_TOLERANCE = 1e-8
+"""Å: neighbors this close to the 12th distance belong to its shell (``"alignn"``)."""
+
+
+class CrystalGraph(Data):
+    """A ``torch_geometric`` ``Data`` with the schema of :mod:`companion.graphs.keys`.
+
+    The only difference from ``Data`` is batching: ``lg_edge_index`` holds edge indices,
+    so ``Batch.from_data_list`` offsets it by the number of edges, not of atoms.
+    """
+
+    def __inc__(self, key: str, value: Any, *args: Any, **kwargs: Any) -> Any:
+        if key == "lg_edge_index":
+            return self.edge_index.size(1)
+        return super().__inc__(key, value, *args, **kwargs)
+
+
+def _nearest_k(nl: NeighborList, k: int) -> np.ndarray:
+    """[n_kept] indices of the first ``k`` pairs of each center (``nl`` is sorted)."""
+    first = np.searchsorted(nl.dst, nl.dst, side="left")  # [n_edges] start of own group
+    rank = np.arange(len(nl)) - first  # [n_edges] 0 = nearest
+    return np.flatnonzero(rank < k)
+
+
+def _whole_shell(nl: NeighborList, n_atoms: int, k: int) -> np.ndarray:
+    """Indices of pairs at most as far as each center's k-th neighbor (ties kept)."""
+    start = np.searchsorted(nl.dst, np.arange(n_atoms))  # [n_atoms]
+    kth = nl.dist[start + k - 1]  # [n_atoms] distance of the k-th neighbor
+    return np.flatnonzero(nl.dist <= kth[nl.dst] + SHELL_TOLERANCE)
+
+
+def _symmetrize(nl: NeighborList, atoms: AtomsArrays) -> NeighborList:
+    """Union of the pairs and their reverses (``j -> i`` with ``-shift``), each once."""
+    src = np.concatenate([nl.src, nl.dst])
+    dst = np.concatenate([nl.dst, nl.src])
+    shift = np.concatenate([nl.shift, -nl.shift])  # [2 n_edges, 3]
+    keys = np.column_stack([dst, src, shift])  # [2 n_edges, 5]
+    _, keep = np.unique(keys, axis=0, return_index=True)
+    src, dst, shift = src[keep], dst[keep], shift[keep]
+    vec = atoms.pos[src] + shift @ atoms.cell - atoms.pos[dst]  # [n_edges, 3]
+    dist = np.linalg.norm(vec, axis=1)  # [n_edges]
+    order = np.lexsort((shift[:, 2], shift[:, 1], shift[:, 0], src, dist, dst))
+    return NeighborList(src[order], dst[order], shift[order], vec[order], dist[order])
+
+
+def _alignn_pairs(atoms: AtomsArrays, cutoff: float, k: int, backend: str) -> NeighborList:
+    """ALIGNN's k-nearest rule with cutoff escalation, before symmetrization."""
+    n = len(atoms)
+    if not atoms.periodic and n - 1 < k:  # a small molecule: every other atom
+        k = n - 1
+        cutoff = max(cutoff, float(np.ptp(atoms.pos, axis=0).max()) * np.sqrt(3) + 1.0)
+    while True:
+        nl = neighbor_list(atoms, cutoff, backend=backend)
+        if nl.counts(n).min() >= k:
+            return nl.take(_whole_shell(nl, n, k)) if k > 0 else nl
+        # ALIGNN's rule: the longest lattice vector, else twice the cutoff.
+        longest = float(np.linalg.norm(atoms.cell, axis=1).max())
+        cutoff = longest if cutoff < longest else 2 * cutoff
+
+
+def _isolated_error(atoms: AtomsArrays, counts: np.ndarray, cutoff: float,
+                    policy: str) -> StructureError:
+    i = int(np.flatnonzero(counts == 0)[0])
+    wider = neighbor_list(atoms, max(4 * cutoff, 20.0), check_overlap=False)
+    near = wider.dist[wider.dst == i]
+    hint = (f"its nearest neighbor is {near.min():.2f} Å away" if len(near)
+            else "there is no other atom within 20 Å")
+    return StructureError(
+        f"atom {i} (Z={atoms.z[i]}) has no neighbor within the cutoff of {cutoff:g} Å "
+        f"(policy {policy!r}); {hint}. Raise the cutoff, or pass allow_isolated=True if an "
+        "atom without edges is intended (its features then never mix with the others)."
+    )
+
+
+def to_graph(
+    obj: Any,
+    policy: Policy = "radius",
+    cutoff: float | None = None,
+    max_neighbors: int | None = None,
+    line_graph: bool = False,
+    backtracking: bool = True,
+    self_interaction: bool = False,
+    allow_isolated: bool = False,
+    backend: str = "vesin",
+    dtype: torch.dtype | None = None,
+) -> CrystalGraph:
+    """Build the graph of a crystal or molecule.
+
+    Args:
+        obj: pymatgen ``Structure``/``Molecule``, ASE ``Atoms`` or arrays (see
+            :func:`companion.graphs.atoms.as_atoms_arrays`).
+        policy: ``"radius"``, ``"cgcnn"`` or ``"alignn"`` (module docstring).
+        cutoff: radius in Å; default from :data:`DEFAULTS`.
+        max_neighbors: neighbors kept per atom; default from :data:`DEFAULTS`.
+        line_graph: also build ``lg_edge_index`` (pairs of edges sharing an atom).
+        backtracking: keep line-graph pairs of an edge with its own reverse.
+        self_interaction: add a self edge (shift 0) to each atom (radius policy only).
+        allow_isolated: allow atoms without any edge instead of raising.
+        backend: neighbor search, ``"vesin"`` or ``"pymatgen"``.
+        dtype: floating dtype of ``pos``, ``cell``, ``edge_shift`` (default: torch's).
+
+    Returns:
+        A :class:`CrystalGraph` with ``z, pos, cell, pbc, edge_index, edge_shift, cutoff``
+        (+ ``edge_pad`` for ``"cgcnn"``, ``lg_edge_index`` with ``line_graph=True``).
+
+    Raises:
+        StructureError: bad structure or cutoff, or an atom without neighbors.
+    """
+    if policy not in DEFAULTS:
+        raise ValueError(f"unknown policy {policy!r}; choose one of {sorted(DEFAULTS)}.")
+    cutoff = check_cutoff(DEFAULTS[policy]["cutoff"] if cutoff is None else cutoff)
+    k = DEFAULTS[policy]["max_neighbors"] if max_neighbors is None else max_neighbors
+    if k is not None and (int(k) != k or k < 1):
+        raise StructureError(f"max_neighbors must be a positive integer, got {k!r}.")
+    if self_interaction and policy != "radius":
+        raise ValueError("self_interaction is only defined for policy='radius'.")
+    atoms = as_atoms_arrays(obj)
+    n = len(atoms)
+    pad = None
+    if policy == "alignn":
+        nl = _symmetrize(_alignn_pairs(atoms, cutoff, int(k), backend), atoms)
+    else:
+        nl = neighbor_list(atoms, cutoff, self_interaction=self_interaction, backend=backend)
+        if k is not None:
+            nl = nl.take(_nearest_k(nl, int(k)))
+    counts = nl.counts(n)  # [n_atoms]
+    if not allow_isolated and (counts == 0).any():
+        raise _isolated_error(atoms, counts, cutoff, policy)
+    src, dst, shift = nl.src, nl.dst, nl.shift
+    if policy == "cgcnn":
+        missing = int(k) - counts  # [n_atoms] padding edges needed per atom
+        pad_dst = np.repeat(np.arange(n), missing)  # [n_pad]
+        order = np.argsort(np.concatenate([dst, pad_dst]), kind="stable")
+        src = np.concatenate([src, np.zeros_like(pad_dst)])[order]
+        dst = np.concatenate([dst, pad_dst])[order]
+        shift = np.concatenate([shift, np.zeros((len(pad_dst), 3), dtype=np.int64)])[order]
+        pad = np.concatenate([np.zeros(len(nl), bool), np.ones(len(pad_dst), bool)])[order]
+    dtype = dtype or torch.get_default_dtype()
+    graph = CrystalGraph(
+        z=torch.from_numpy(atoms.z),  # [n_atoms]
+        pos=torch.from_numpy(atoms.pos).to(dtype),  # [n_atoms, 3]
+        cell=torch.from_numpy(atoms.cell).to(dtype).unsqueeze(0),  # [1, 3, 3]
+        pbc=torch.from_numpy(atoms.pbc).unsqueeze(0),  # [1, 3]
+        edge_index=torch.from_numpy(np.stack([src, dst])),  # [2, n_edges]
+        edge_shift=torch.from_numpy(shift).to(dtype),  # [n_edges, 3]
+        cutoff=torch.tensor([cutoff], dtype=dtype),  # [1]
+    )
+    if pad is not None:
+        graph.edge_pad = torch.from_numpy(pad)  # [n_edges]
+    if line_graph:
+        lg = _line_graph(np.stack([src, dst]), shift, backtracking=backtracking)
+        if pad is not None:  # padding edges are not bonds: no angles through them
+            lg = lg[:, ~(pad[lg[0]] | pad[lg[1]])]
+        graph.lg_edge_index = torch.from_numpy(lg)  # [2, n_triplets]
+    return graph

@@ -1,0 +1,49 @@
+"""Shared fixtures: small real-looking structures built in code."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+# Tests that read external data find it where CI puts it.
+if "COMPANION_DATA_DIRS" not in os.environ and SHARED_DATA.is_dir():
+    os.environ["COMPANION_DATA_DIRS"] = str(SHARED_DATA)
+
+
+@pytest.fixture
+def nacl():
+    """Rock salt NaCl, conventional 8-atom cell, a = 5.64 Å."""
+    from pymatgen.core import Lattice, Structure
+
+    return Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.64), ["Na", "Cl"],
+                                     [[0, 0, 0], [0.5, 0.5, 0.5]])
+
+
+@pytest.fixture
+def skewed():
+    """A small, strongly skewed triclinic 3-atom cell (heights ~1.4 Å)."""
+    from pymatgen.core import Lattice, Structure
+
+    cell = np.array([[2.1, 0.0, 0.0], [1.7, 1.5, 0.0], [-1.2, 0.9, 1.8]])
+    return Structure(Lattice(cell), ["Si", "O", "O"],
+                     [[0.0, 0.0, 0.0], [0.31, 0.27, 0.55], [0.72, 0.58, 0.21]])
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+def random_rotation(rng: np.random.Generator) -> np.ndarray:
+    """A uniformly random proper rotation matrix [3, 3]."""
+    q, r = np.linalg.qr(rng.normal(size=(3, 3)))
+    q = q * np.sign(np.diag(r))
+    if np.linalg.det(q) < 0:
+        q[:, 0] = -q[:, 0]
+    return q
