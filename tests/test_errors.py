@@ -133,3 +133,16 @@ def test_flat_cell_and_wrong_types():
         to_graph("NaCl")
     with pytest.raises(ValueError, match="unknown policy"):
         to_graph(flat, policy="knn")
+
+
+def test_exactly_duplicated_atom():
+    atoms = Atoms("Na2Cl", positions=[[1, 1, 1], [1, 1, 1], [3.8, 1, 1]],
+                  cell=np.eye(3) * 5.6, pbc=True)
+    for backend in ("vesin", "pymatgen"):
+        with pytest.raises(StructureError, match=r"atom [01] and atom [01] .* apart.*overlapping"):
+            neighbor_list(atoms, 3.0, backend=backend)
+
+
+def test_bad_atomic_number_in_arrays():
+    with pytest.raises(StructureError, match="atomic number 200"):
+        to_graph(([11, 200], np.array([[0, 0, 0], [2.0, 2, 2]]), np.eye(3) * 4))

@@ -87,6 +87,22 @@ def _from_ase(obj: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
     return z, np.asarray(obj.positions, dtype=np.float64), cell, pbc
 
 
+def _check_cell(cell: np.ndarray, pbc: np.ndarray) -> None:
+    volume = abs(np.linalg.det(cell))
+    if volume < 1e-6:
+        raise StructureError(
+            f"the cell is periodic (pbc={pbc.tolist()}) but its volume is {volume:.3g} Å^3; "
+            "give three independent lattice vectors, or set pbc=False for a molecule."
+        )
+    lengths = np.sqrt((cell * cell).sum(axis=1))  # [3]
+    short = np.flatnonzero(pbc & (lengths < MIN_DISTANCE))
+    if len(short):
+        raise StructureError(
+            f"lattice vector {short[0]} has length {lengths[short[0]]:.3g} Å, shorter than "
+            f"{MIN_DISTANCE} Å: every atom would overlap its own image."
+        )
+
+
 def as_atoms_arrays(obj: Any) -> AtomsArrays:
     """Convert and check a structure.
 
@@ -107,13 +123,6 @@ def as_atoms_arrays(obj: Any) -> AtomsArrays:
     elif isinstance(obj, tuple) and len(obj) in (3, 4):
         z, pos, cell = (np.asarray(a) for a in obj[:3])
         pbc = np.asarray(obj[3], dtype=bool) if len(obj) == 4 else np.ones(3, dtype=bool)
-        z = z.astype(np.int64)
-        bad = np.flatnonzero((z < 1) | (z > MAX_Z))
-        if len(bad):
-            raise StructureError(
-                f"atom {bad[0]} has atomic number {z[bad[0]]}, which is not a chemical "
-                f"element (1..{MAX_Z})."
-            )
     elif hasattr(obj, "lattice") or hasattr(obj, "cart_coords"):
         z, pos, cell, pbc = _from_pymatgen(obj)
     elif hasattr(obj, "numbers") and hasattr(obj, "positions"):
@@ -125,30 +134,28 @@ def as_atoms_arrays(obj: Any) -> AtomsArrays:
         )
     pos = np.array(pos, dtype=np.float64, order="C").reshape(-1, 3)  # [n_atoms, 3]
     cell = np.array(cell, dtype=np.float64, order="C").reshape(3, 3)  # [3, 3]
-    pbc = np.broadcast_to(np.asarray(pbc, dtype=bool), (3,)).copy()  # [3]
+    pbc = np.array(pbc, dtype=bool).reshape(-1)  # [3] or [1]
+    if len(pbc) == 1:
+        pbc = pbc.repeat(3)
     if len(z) == 0:
         raise StructureError("the structure has no atoms; a graph needs at least one atom.")
+    z = np.asarray(z, dtype=np.int64).reshape(-1)  # [n_atoms]
     if len(z) != len(pos):
         raise StructureError(f"{len(z)} atomic numbers but {len(pos)} positions.")
-    if not np.isfinite(pos).all():
+    if z.min() < 1 or z.max() > MAX_Z:
+        bad = int(np.flatnonzero((z < 1) | (z > MAX_Z))[0])
+        raise StructureError(
+            f"atom {bad} has atomic number {z[bad]}, which is not a chemical element "
+            f"(1..{MAX_Z}); replace it with a real element."
+        )
+    if not np.isfinite(pos.sum()):  # one reduction; NaN or inf anywhere propagates
         bad = int(np.flatnonzero(~np.isfinite(pos).all(axis=1))[0])
         raise StructureError(
             f"atom {bad} has a NaN or infinite coordinate {pos[bad].tolist()}; fix the "
             "positions (a failed relaxation or a parsing error upstream)."
         )
-    if not np.isfinite(cell).all():
+    if not np.isfinite(cell.sum()):
         raise StructureError(f"the cell has NaN or infinite entries: {cell.tolist()}.")
     if pbc.any():
-        volume = abs(np.linalg.det(cell))
-        if volume < 1e-6:
-            raise StructureError(
-                f"the cell is periodic (pbc={pbc.tolist()}) but its volume is {volume:.3g} Å^3; "
-                "give three independent lattice vectors, or set pbc=False for a molecule."
-            )
-        for axis in np.flatnonzero(pbc):
-            if np.linalg.norm(cell[axis]) < MIN_DISTANCE:
-                raise StructureError(
-                    f"lattice vector {axis} has length {np.linalg.norm(cell[axis]):.3g} Å, "
-                    f"shorter than {MIN_DISTANCE} Å: every atom would overlap its own image."
-                )
+        _check_cell(cell, pbc)
     return AtomsArrays(z=z, pos=pos, cell=cell, pbc=pbc)

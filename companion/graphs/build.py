@@ -24,7 +24,13 @@ from torch_geometric.data import Data
 from companion.errors import StructureError
 from companion.graphs.atoms import AtomsArrays, as_atoms_arrays
 from companion.graphs.line_graph import line_graph as _line_graph
-from companion.graphs.neighbors import NeighborList, check_cutoff, neighbor_list
+from companion.graphs.neighbors import (
+    NeighborList,
+    check_cutoff,
+    neighbor_list,
+    raise_on_overlap,
+    search_pairs,
+)
 
 Policy = Literal["radius", "cgcnn", "alignn"]
 
@@ -52,6 +58,45 @@ class CrystalGraph(Data):
         return super().__inc__(key, value, *args, **kwargs)
 
 
+def _sorted_pairs(atoms: AtomsArrays, cutoff: float, backend: str,
+                  self_interaction: bool = False) -> NeighborList:
+    """Checked pairs sorted by (center, distance); ties keep the search library's order
+    (for pymatgen the order in which ``Structure.get_all_neighbors`` lists them, which the
+    original CGCNN code also keeps). No edge vectors: graphs recompute them."""
+    src, dst, shift, dist = search_pairs(atoms, cutoff, backend, self_interaction)
+    raise_on_overlap(atoms, src, dst, shift, dist, cutoff)
+    order = _by_center_then_distance(dst, dist, cutoff)
+    return NeighborList(src[order], dst[order], shift[order], None, dist[order])
+
+
+def _by_center_then_distance(dst: np.ndarray, dist: np.ndarray, cutoff: float) -> np.ndarray:
+    """Stable order by (dst, dist): one sort of the key ``dst * (cutoff + 1) + dist``."""
+    return np.argsort(dst * (cutoff + 1.0) + dist, kind="stable")
+
+
+KNN_SEARCH_MARGIN = 2.0
+"""The k-nearest policies first search a sphere expected to hold this many times k
+neighbors (from the density), and the full cutoff only if some atom's k-th shell is not
+inside it: the same edges, several times fewer pairs to sort (``benchmarks/graphs.py``)."""
+
+
+def _knn_pairs(atoms: AtomsArrays, cutoff: float, k: int, backend: str) -> NeighborList:
+    """Sorted pairs within ``cutoff`` that contain, for every atom, at least its whole
+    k-th shell (all pairs within ``cutoff`` if some atom has fewer than k)."""
+    n = len(atoms)
+    if atoms.pbc.all():
+        density = n / abs(np.linalg.det(atoms.cell))  # atoms / Å^3
+        radius = (3 * KNN_SEARCH_MARGIN * (k + 1) / (4 * np.pi * density)) ** (1 / 3)
+        if radius < cutoff:
+            nl = _sorted_pairs(atoms, radius, backend)
+            counts = nl.counts(n)
+            if counts.min() >= k:
+                kth = nl.dist[np.searchsorted(nl.dst, np.arange(n)) + k - 1]  # [n_atoms]
+                if (kth + SHELL_TOLERANCE < radius).all():
+                    return nl
+    return _sorted_pairs(atoms, cutoff, backend)
+
+
 def _nearest_k(nl: NeighborList, k: int) -> np.ndarray:
     """[n_kept] indices of the first ``k`` pairs of each center (``nl`` is sorted)."""
     first = np.searchsorted(nl.dst, nl.dst, side="left")  # [n_edges] start of own group
@@ -71,13 +116,12 @@ def _symmetrize(nl: NeighborList, atoms: AtomsArrays) -> NeighborList:
     src = np.concatenate([nl.src, nl.dst])
     dst = np.concatenate([nl.dst, nl.src])
     shift = np.concatenate([nl.shift, -nl.shift])  # [2 n_edges, 3]
+    dist = np.concatenate([nl.dist, nl.dist])  # [2 n_edges] |r_ij| = |r_ji|
     keys = np.column_stack([dst, src, shift])  # [2 n_edges, 5]
     _, keep = np.unique(keys, axis=0, return_index=True)
-    src, dst, shift = src[keep], dst[keep], shift[keep]
-    vec = atoms.pos[src] + shift @ atoms.cell - atoms.pos[dst]  # [n_edges, 3]
-    dist = np.linalg.norm(vec, axis=1)  # [n_edges]
-    order = np.lexsort((shift[:, 2], shift[:, 1], shift[:, 0], src, dist, dst))
-    return NeighborList(src[order], dst[order], shift[order], vec[order], dist[order])
+    src, dst, shift, dist = src[keep], dst[keep], shift[keep], dist[keep]
+    order = np.lexsort((dist, dst))  # the cutoff may have been raised: no fixed key width
+    return NeighborList(src[order], dst[order], shift[order], None, dist[order])
 
 
 def _alignn_pairs(atoms: AtomsArrays, cutoff: float, k: int, backend: str) -> NeighborList:
@@ -87,7 +131,8 @@ def _alignn_pairs(atoms: AtomsArrays, cutoff: float, k: int, backend: str) -> Ne
         k = n - 1
         cutoff = max(cutoff, float(np.ptp(atoms.pos, axis=0).max()) * np.sqrt(3) + 1.0)
     while True:
-        nl = neighbor_list(atoms, cutoff, backend=backend)
+        nl = _knn_pairs(atoms, cutoff, k, backend) if k > 0 else _sorted_pairs(atoms, cutoff,
+                                                                               backend)
         if nl.counts(n).min() >= k:
             return nl.take(_whole_shell(nl, n, k)) if k > 0 else nl
         # ALIGNN's rule: the longest lattice vector, else twice the cutoff.
@@ -118,7 +163,7 @@ def to_graph(
     backtracking: bool = True,
     self_interaction: bool = False,
     allow_isolated: bool = False,
-    backend: str = "vesin",
+    backend: str = "auto",
     dtype: torch.dtype | None = None,
 ) -> CrystalGraph:
     """Build the graph of a crystal or molecule.
@@ -133,7 +178,7 @@ def to_graph(
         backtracking: keep line-graph pairs of an edge with its own reverse.
         self_interaction: add a self edge (shift 0) to each atom (radius policy only).
         allow_isolated: allow atoms without any edge instead of raising.
-        backend: neighbor search, ``"vesin"`` or ``"pymatgen"``.
+        backend: neighbor search, ``"auto"``, ``"vesin"`` or ``"pymatgen"``.
         dtype: floating dtype of ``pos``, ``cell``, ``edge_shift`` (default: torch's).
 
     Returns:
@@ -157,7 +202,10 @@ def to_graph(
     if policy == "alignn":
         nl = _symmetrize(_alignn_pairs(atoms, cutoff, int(k), backend), atoms)
     else:
-        nl = neighbor_list(atoms, cutoff, self_interaction=self_interaction, backend=backend)
+        if k is None or self_interaction:
+            nl = _sorted_pairs(atoms, cutoff, backend, self_interaction)
+        else:
+            nl = _knn_pairs(atoms, cutoff, int(k), backend)
         if k is not None:
             nl = nl.take(_nearest_k(nl, int(k)))
     counts = nl.counts(n)  # [n_atoms]
