@@ -44,6 +44,9 @@ DEFAULTS: dict[str, dict[str, float | int | None]] = {
 SHELL_TOLERANCE = 1e-8
 """Å: neighbors this close to the 12th distance belong to its shell (``"alignn"``)."""
 
+TIE_DECIMALS = 9
+"""Distances equal to this many decimals (Å) count as ties when ranking neighbors."""
+
 
 class CrystalGraph(Data):
     """A ``torch_geometric`` ``Data`` with the schema of :mod:`companion.graphs.keys`.
@@ -60,18 +63,25 @@ class CrystalGraph(Data):
 
 def _sorted_pairs(atoms: AtomsArrays, cutoff: float, backend: str,
                   self_interaction: bool = False) -> NeighborList:
-    """Checked pairs sorted by (center, distance); ties keep the search library's order
-    (for pymatgen the order in which ``Structure.get_all_neighbors`` lists them, which the
-    original CGCNN code also keeps). No edge vectors: graphs recompute them."""
+    """Checked pairs in canonical order (no edge vectors: graphs recompute them)."""
     src, dst, shift, dist = search_pairs(atoms, cutoff, backend, self_interaction)
     raise_on_overlap(atoms, src, dst, shift, dist, cutoff)
-    order = _by_center_then_distance(dst, dist, cutoff)
+    order = _canonical_order(src, dst, shift, dist)
     return NeighborList(src[order], dst[order], shift[order], None, dist[order])
 
 
-def _by_center_then_distance(dst: np.ndarray, dist: np.ndarray, cutoff: float) -> np.ndarray:
-    """Stable order by (dst, dist): one sort of the key ``dst * (cutoff + 1) + dist``."""
-    return np.argsort(dst * (cutoff + 1.0) + dist, kind="stable")
+def _canonical_order(src: np.ndarray, dst: np.ndarray, shift: np.ndarray,
+                     dist: np.ndarray) -> np.ndarray:
+    """Order by center, distance (to :data:`TIE_DECIMALS`), neighbor index, then image.
+
+    Equidistant neighbors (common in symmetric crystals) are thus ranked the same way
+    whatever library or search radius found them, so the k-nearest policies are
+    deterministic. The original CGCNN code keeps pymatgen's internal order instead; the two
+    differ only where tied neighbors of different elements straddle the 12th place (57 of
+    the 3938 FLLA structures).
+    """
+    return np.lexsort((shift[:, 2], shift[:, 1], shift[:, 0], src,
+                       np.round(dist, TIE_DECIMALS), dst))
 
 
 KNN_SEARCH_MARGIN = 2.0
@@ -120,12 +130,14 @@ def _symmetrize(nl: NeighborList, atoms: AtomsArrays) -> NeighborList:
     keys = np.column_stack([dst, src, shift])  # [2 n_edges, 5]
     _, keep = np.unique(keys, axis=0, return_index=True)
     src, dst, shift, dist = src[keep], dst[keep], shift[keep], dist[keep]
-    order = np.lexsort((dist, dst))  # the cutoff may have been raised: no fixed key width
+    order = _canonical_order(src, dst, shift, dist)
     return NeighborList(src[order], dst[order], shift[order], None, dist[order])
 
 
-def _alignn_pairs(atoms: AtomsArrays, cutoff: float, k: int, backend: str) -> NeighborList:
-    """ALIGNN's k-nearest rule with cutoff escalation, before symmetrization."""
+def _alignn_pairs(atoms: AtomsArrays, cutoff: float, k: int, backend: str
+                  ) -> tuple[NeighborList, float]:
+    """ALIGNN's k-nearest rule with cutoff escalation, before symmetrization; also returns
+    the cutoff finally used (Å)."""
     n = len(atoms)
     if not atoms.periodic and n - 1 < k:  # a small molecule: every other atom
         k = n - 1
@@ -134,7 +146,7 @@ def _alignn_pairs(atoms: AtomsArrays, cutoff: float, k: int, backend: str) -> Ne
         nl = _knn_pairs(atoms, cutoff, k, backend) if k > 0 else _sorted_pairs(atoms, cutoff,
                                                                                backend)
         if nl.counts(n).min() >= k:
-            return nl.take(_whole_shell(nl, n, k)) if k > 0 else nl
+            return (nl.take(_whole_shell(nl, n, k)) if k > 0 else nl), cutoff
         # ALIGNN's rule: the longest lattice vector, else twice the cutoff.
         longest = float(np.linalg.norm(atoms.cell, axis=1).max())
         cutoff = longest if cutoff < longest else 2 * cutoff
@@ -200,7 +212,8 @@ def to_graph(
     n = len(atoms)
     pad = None
     if policy == "alignn":
-        nl = _symmetrize(_alignn_pairs(atoms, cutoff, int(k), backend), atoms)
+        nl, cutoff = _alignn_pairs(atoms, cutoff, int(k), backend)
+        nl = _symmetrize(nl, atoms)
     else:
         if k is None or self_interaction:
             nl = _sorted_pairs(atoms, cutoff, backend, self_interaction)
@@ -213,13 +226,15 @@ def to_graph(
         raise _isolated_error(atoms, counts, cutoff, policy)
     src, dst, shift = nl.src, nl.dst, nl.shift
     if policy == "cgcnn":
+        pad = np.zeros(len(src), dtype=bool)  # [n_edges]
         missing = int(k) - counts  # [n_atoms] padding edges needed per atom
-        pad_dst = np.repeat(np.arange(n), missing)  # [n_pad]
-        order = np.argsort(np.concatenate([dst, pad_dst]), kind="stable")
-        src = np.concatenate([src, np.zeros_like(pad_dst)])[order]
-        dst = np.concatenate([dst, pad_dst])[order]
-        shift = np.concatenate([shift, np.zeros((len(pad_dst), 3), dtype=np.int64)])[order]
-        pad = np.concatenate([np.zeros(len(nl), bool), np.ones(len(pad_dst), bool)])[order]
+        if missing.any():
+            pad_dst = np.repeat(np.arange(n), missing)  # [n_pad]
+            order = np.argsort(np.concatenate([dst, pad_dst]), kind="stable")
+            src = np.concatenate([src, np.zeros_like(pad_dst)])[order]
+            dst = np.concatenate([dst, pad_dst])[order]
+            shift = np.concatenate([shift, np.zeros((len(pad_dst), 3), np.int64)])[order]
+            pad = np.concatenate([pad, np.ones(len(pad_dst), dtype=bool)])[order]
     dtype = dtype or torch.get_default_dtype()
     graph = CrystalGraph(
         z=torch.from_numpy(atoms.z),  # [n_atoms]

@@ -53,6 +53,7 @@ LG_EDGE_INDEX = "lg_edge_index"
 them by the number of edges of the preceding graphs)."""
 
 CUTOFF = "cutoff"
-"""[1] float: the cutoff radius used to build the graph, Å."""
+"""[1] float: the cutoff radius of the graph's policy, Å (for ``"alignn"`` the radius it
+was raised to, if it had to be raised so that every atom has 12 neighbors)."""
 
 ALL_KEYS = (Z, POS, CELL, PBC, EDGE_INDEX, EDGE_SHIFT, EDGE_PAD, LG_EDGE_INDEX, CUTOFF)

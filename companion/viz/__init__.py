@@ -1,0 +1,54 @@
+"""Figures and widgets of the course (plotly, nglview, ipywidgets).
+
+The only place of the package that imports plotting or widget libraries, and only when a
+function is called: ``import companion.viz`` loads nothing heavy (names are resolved on
+first use). Install them with ``pip install -e ".[viz]"``.
+
+Public API:
+
+- :func:`structure_view` (nglview): unit cell, periodic images or a supercell, bonds.
+- :func:`graph_figure`, :func:`update_graph_figure` (plotly 3D): a graph's edges drawn to
+  the periodic images, atoms colored by element, one atom's edges highlighted.
+- :func:`graph_explorer` (ipywidgets): cutoff / k sliders and a policy menu that redraw the
+  graph and a live neighbor-count histogram.
+- :func:`gaussian_expansion_figure`, :func:`bond_angle_figure`,
+  :func:`neighbor_count_figure`, :func:`count_comparison_figure`, :func:`target_histogram`
+  (plotly 2D).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_WHERE = {
+    "structure_view": "structure",
+    "periodic_images": "structure",
+    "element_color": "structure",
+    "graph_figure": "graph",
+    "update_graph_figure": "graph",
+    "graph_trace_data": "graph",
+    "edge_arrays": "graph",
+    "drawn_edge_count": "graph",
+    "GraphExplorer": "widgets",
+    "graph_explorer": "widgets",
+    "real_neighbor_counts": "widgets",
+    "gaussian_expansion_figure": "plots",
+    "bond_angle_figure": "plots",
+    "neighbor_count_figure": "plots",
+    "count_comparison_figure": "plots",
+    "target_histogram": "plots",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        module = importlib.import_module(f"companion.viz.{_WHERE[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module 'companion.viz' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)
