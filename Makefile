@@ -33,7 +33,8 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
 test: $(STAMP)
-	COMPANION_FAST=1 $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	# one BLAS/OpenMP thread per test worker: two workers share the two cores
+	COMPANION_FAST=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check companion tests benchmarks scripts

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from companion.errors import CompanionError
+
 
 def _doctor(_: argparse.Namespace) -> int:
     """Print the versions of the stack and where data sets are looked for."""
@@ -27,12 +29,164 @@ def _doctor(_: argparse.Namespace) -> int:
     return 0
 
 
+class _UsageError(CompanionError):
+    """A bad command line: printed as ``error: ...``, exit code 2."""
+
+
+def _json_arg(text: str | None) -> dict:
+    """A JSON object given inline or as a file path."""
+    import json
+    from pathlib import Path
+
+    if not text:
+        return {}
+    try:
+        source = Path(text).read_text() if Path(text).is_file() else text
+    except OSError:  # inline JSON longer than a file name may be
+        source = text
+    try:
+        value = json.loads(source)
+    except json.JSONDecodeError as exc:
+        raise _UsageError(f"--config is neither a JSON object nor a JSON file: {exc}") from None
+    if not isinstance(value, dict):
+        raise _UsageError("--config must be a JSON object")
+    return value
+
+
+# TrainConfig fields that have a command line flag (flag = field with dashes).
+_TRAIN_FLAGS = {
+    "epochs": int, "batch_size": int, "lr": float, "weight_decay": float, "optimizer": str,
+    "momentum": float, "schedule": str, "warmup_epochs": float, "grad_clip": float,
+    "loss": str, "patience": int, "seed": int, "device": str, "num_workers": int,
+}
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train", help="train a model on a data set (single process, or under torchrun)",
+        description="Train a model; writes OUT/metrics.json, OUT/checkpoint.pt (+ the "
+        "previous one) and OUT/test_predictions.csv. Multi-GPU/multi-process: torchrun "
+        "--nproc_per_node K -m companion train ... (batch size is global).")
+    p.add_argument("--model", required=True, help="model name, e.g. cgcnn")
+    p.add_argument("--data", default="mp_eform", help="data set name (default mp_eform)")
+    p.add_argument("--target", default=None, help="target name (default: the first)")
+    p.add_argument("--out", required=True, help="output folder")
+    for name, kind in _TRAIN_FLAGS.items():
+        p.add_argument("--" + name.replace("_", "-"), type=kind, default=None,
+                       help=f"TrainConfig.{name}")
+    p.add_argument("--amp", action="store_true", help="bf16 autocast on CUDA")
+    p.add_argument("--no-normalize", action="store_true", help="train on raw targets")
+    p.add_argument("--config", default=None,
+                   help='JSON (inline or a file): {"model": {...}, "train": {...}}; an object '
+                   "without these keys is the model config")
+    p.add_argument("--fast", action="store_true",
+                   help="FAST mode: the first 256/64/64 records of the splits")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_train)
+
+
+def _train(args: argparse.Namespace) -> int:
+    """python -m companion train: see companion.train.train_model."""
+    import os
+
+    from companion.models.registry import build_model
+    from companion.train import TrainConfig, train_model
+
+    raw = _json_arg(args.config)
+    if "model" in raw or "train" in raw:
+        model_config, train = dict(raw.get("model", {})), dict(raw.get("train", {}))
+    else:
+        model_config, train = raw, {}
+    train.update({k: getattr(args, k) for k in _TRAIN_FLAGS if getattr(args, k) is not None})
+    train.update(checkpoint_dir=args.out, resume=args.resume or train.get("resume", False),
+                 progress=not args.quiet and train.get("progress", True))
+    if args.amp:
+        train["amp"] = True
+    if args.no_normalize:
+        train["normalize_targets"] = False
+    try:
+        config = TrainConfig(**train)
+    except (TypeError, ValueError) as exc:
+        raise _UsageError(f"training settings: {exc}") from None
+    try:
+        build_model(args.model, model_config)  # unknown model or config key: say so now
+    except (TypeError, ValueError) as exc:
+        raise _UsageError(str(exc)) from None
+    try:
+        metrics = train_model(args.model, args.data, args.target, args.out, model_config,
+                              config, fast=True if args.fast else None)
+    finally:
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
+    if int(os.environ.get("RANK", "0")) == 0:
+        unit = metrics["unit"]
+        for split in ("train", "val", "test"):
+            m = metrics[split]
+            print(f"{split:5s}  MAE {m['mae']:.4f} {unit}  RMSE {m['rmse']:.4f} {unit}  "
+                  f"R2 {m['r2']:.3f}")
+        print(f"{metrics['epochs_run']} epochs (best {metrics['best_epoch']}), "
+              f"{metrics['n_params']} parameters, {metrics['device']} x "
+              f"{metrics['world_size']}, {metrics['wall_time_s']:.1f} s -> {args.out}")
+    return 0
+
+
+def _add_predict(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("predict", help="predict with a trained model from structure files")
+    p.add_argument("--checkpoint", required=True, help="run folder (--out of train) or file")
+    p.add_argument("--cif", nargs="+", required=True, metavar="FILE",
+                   help="structure files (CIF, POSCAR, ...)")
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
+    p.set_defaults(func=_predict)
+
+
+def _predict(args: argparse.Namespace) -> int:
+    """python -m companion predict: a table of file, formula, prediction (unit)."""
+    from companion.errors import StructureError
+    from companion.io import read_structure
+    from companion.train import load_for_inference
+
+    predictor = load_for_inference(args.checkpoint, device=args.device)
+    rows, failed = [], 0
+    for path in args.cif:
+        try:
+            structure = read_structure(path)
+            value = float(predictor.predict_structures([structure])[0])
+        except StructureError as exc:
+            msg = str(exc)
+            print(f"error: {msg if str(path) in msg else f'{path}: {msg}'}", file=sys.stderr)
+            failed += 1
+            continue
+        rows.append((str(path), structure.composition.reduced_formula, value))
+    if rows:
+        width = max(len("file"), *(len(r[0]) for r in rows))
+        fwidth = max(len("formula"), *(len(r[1]) for r in rows))
+        header = f"{predictor.target} ({predictor.unit})" if predictor.unit else "prediction"
+        print(f"{'file':{width}s}  {'formula':{fwidth}s}  {header}")
+        for path, formula, value in rows:
+            print(f"{path:{width}s}  {formula:{fwidth}s}  {value:.4f}")
+    return 2 if failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m companion", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("doctor", help="print versions and data search path").set_defaults(func=_doctor)
+    _add_train(sub)
+    _add_predict(sub)
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except CompanionError as exc:  # a clear message, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        if args.command == "train":
+            print(f"\ninterrupted; continue with the same command and --resume "
+                  f"(checkpoint in {args.out})", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

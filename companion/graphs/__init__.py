@@ -5,6 +5,7 @@ Schema of every graph: :mod:`companion.graphs.keys`.
 
 from companion.graphs.atoms import AtomsArrays, as_atoms_arrays
 from companion.graphs.build import DEFAULTS, CrystalGraph, to_graph
+from companion.graphs.dataset import GraphDataset
 from companion.graphs.features import atom_features
 from companion.graphs.geometry import edge_vectors
 from companion.graphs.line_graph import bond_cosines, line_graph
@@ -14,6 +15,7 @@ __all__ = [
     "DEFAULTS",
     "AtomsArrays",
     "CrystalGraph",
+    "GraphDataset",
     "NeighborList",
     "as_atoms_arrays",
     "atom_features",

@@ -38,6 +38,9 @@ _WHERE = {
     "neighbor_count_figure": "plots",
     "count_comparison_figure": "plots",
     "target_histogram": "plots",
+    "LossCurve": "training",
+    "loss_curve": "training",
+    "history_figure": "training",
 }
 
 __all__ = sorted(_WHERE)
