@@ -132,9 +132,10 @@ def as_atoms_arrays(obj: Any) -> AtomsArrays:
             f"cannot build a graph from a {type(obj).__name__}; pass a pymatgen Structure or "
             "Molecule, an ASE Atoms, or (z, pos, cell[, pbc]) arrays."
         )
-    pos = np.array(pos, dtype=np.float64, order="C").reshape(-1, 3)  # [n_atoms, 3]
-    cell = np.array(cell, dtype=np.float64, order="C").reshape(3, 3)  # [3, 3]
-    pbc = np.array(pbc, dtype=bool).reshape(-1)  # [3] or [1]
+    # no copy when the input is already float64 and contiguous: graphs copy what they keep
+    pos = np.ascontiguousarray(pos, dtype=np.float64).reshape(-1, 3)  # [n_atoms, 3]
+    cell = np.ascontiguousarray(cell, dtype=np.float64).reshape(3, 3)  # [3, 3]
+    pbc = np.asarray(pbc, dtype=bool).reshape(-1)  # [3] or [1]
     if len(pbc) == 1:
         pbc = pbc.repeat(3)
     if len(z) == 0:

@@ -80,7 +80,8 @@ def _vesin_pairs(atoms: AtomsArrays, cutoff: float) -> tuple[np.ndarray, ...]:
     # vesin's pair (i, j, S) has D = pos[j] - pos[i] + S @ box: i is our center (dst).
     i, j, shift, dist = calc.compute(atoms.pos, atoms.cell, periodic=atoms.pbc.tolist(),
                                      quantities="ijSd")
-    return j.astype(np.int64), i.astype(np.int64), shift.astype(np.int64), dist
+    return (np.asarray(j, dtype=np.int64), np.asarray(i, dtype=np.int64),
+            np.asarray(shift, dtype=np.int64), dist)
 
 
 def _pymatgen_pairs(atoms: AtomsArrays, cutoff: float) -> tuple[np.ndarray, ...]:
@@ -95,7 +96,8 @@ def _pymatgen_pairs(atoms: AtomsArrays, cutoff: float) -> tuple[np.ndarray, ...]
         atoms.pos, atoms.pos, r=cutoff, pbc=pbc.astype(np.int64),
         lattice=np.ascontiguousarray(cell), tol=1e-8,
     )
-    return neighbor.astype(np.int64), center.astype(np.int64), images.astype(np.int64), dist
+    return (np.asarray(neighbor, dtype=np.int64), np.asarray(center, dtype=np.int64),
+            images.astype(np.int64), dist)
 
 
 def search_pairs(
