@@ -138,3 +138,17 @@ def test_float64_even_from_float32_input(skewed):
     z = np.array([14, 8, 8])
     nl = neighbor_list((z, skewed.cart_coords.astype(np.float32), skewed.lattice.matrix), 4.0)
     assert nl.vec.dtype == np.float64 and nl.dist.dtype == np.float64
+
+
+def test_slab_periodic_in_two_directions_only():
+    from ase.build import fcc111
+
+    slab = fcc111("Cu", size=(1, 1, 3), vacuum=5.0)  # pbc = (True, True, False)
+    a = neighbor_list(slab, 6.0, backend="vesin")
+    b = neighbor_list(slab, 6.0, backend="pymatgen")
+    assert not a.shift[:, 2].any() and not b.shift[:, 2].any()
+    assert {tuple(r) for r in np.column_stack([a.dst, a.src, a.shift])} == \
+        {tuple(r) for r in np.column_stack([b.dst, b.src, b.shift])}
+    # the top layer has fewer neighbors than the middle one (a surface)
+    counts = a.counts(len(slab))
+    assert counts[1] > counts[0] and counts[1] > counts[2]
