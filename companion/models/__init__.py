@@ -4,6 +4,8 @@
   authors' pretrained weights (:func:`~companion.models.cgcnn.load_pretrained`).
 - :mod:`companion.models.alignn`: ALIGNN (Choudhary & DeCost, npj Comput. Mater. 7, 185,
   2021): edge-gated convolutions on the atom graph and on its line graph (bond angles).
+- :mod:`companion.models.gatv2`: a JAT-style attention interatomic potential (GATv2
+  attention, Brody et al. 2022; Hödl 2022): energies, forces and stress by autograd.
 """
 
 from companion.models.alignn import (
@@ -14,6 +16,7 @@ from companion.models.alignn import (
     count_parameters,
 )
 from companion.models.cgcnn import CGCNN, CGCNNConfig, CGCNNConv, load_pretrained
+from companion.models.gatv2 import GATv2Config, GATv2Layer, GATv2Potential, envelope_softmax
 
 __all__ = [
     "ALIGNN",
@@ -23,6 +26,10 @@ __all__ = [
     "CGCNNConfig",
     "CGCNNConv",
     "EdgeGatedGraphConv",
+    "GATv2Config",
+    "GATv2Layer",
+    "GATv2Potential",
     "count_parameters",
+    "envelope_softmax",
     "load_pretrained",
 ]

@@ -1,5 +1,22 @@
 """Layers shared by several models (radial bases, envelopes)."""
 
+from companion.nn.envelope import (
+    BesselBasis,
+    CosineCutoff,
+    PolynomialEnvelope,
+    cosine_cutoff,
+    make_envelope,
+    polynomial_envelope,
+)
 from companion.nn.radial import GaussianExpansion, gaussian_expansion
 
-__all__ = ["GaussianExpansion", "gaussian_expansion"]
+__all__ = [
+    "BesselBasis",
+    "CosineCutoff",
+    "GaussianExpansion",
+    "PolynomialEnvelope",
+    "cosine_cutoff",
+    "gaussian_expansion",
+    "make_envelope",
+    "polynomial_envelope",
+]
