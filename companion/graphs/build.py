@@ -88,7 +88,7 @@ def _canonical_order(src: np.ndarray, dst: np.ndarray, shift: np.ndarray,
     return np.lexsort((image, np.round(dist, TIE_DECIMALS), dst))
 
 
-KNN_SEARCH_MARGIN = 2.0
+KNN_SEARCH_MARGIN = 1.6
 """The k-nearest policies first search a sphere expected to hold this many times k
 neighbors (from the density), and the full cutoff only if some atom's k-th shell is not
 inside it: the same edges, several times fewer pairs to sort (``benchmarks/graphs.py``)."""
@@ -113,8 +113,9 @@ def _knn_pairs(atoms: AtomsArrays, cutoff: float, k: int, backend: str) -> Neigh
 
 def _nearest_k(nl: NeighborList, k: int) -> np.ndarray:
     """[n_kept] indices of the first ``k`` pairs of each center (``nl`` is sorted)."""
-    first = np.searchsorted(nl.dst, nl.dst, side="left")  # [n_edges] start of own group
-    rank = np.arange(len(nl)) - first  # [n_edges] 0 = nearest
+    counts = np.bincount(nl.dst)  # [n_atoms] (trailing atoms without pairs need no entry)
+    first = np.cumsum(counts) - counts  # [n_atoms] start of each center's group
+    rank = np.arange(len(nl)) - first[nl.dst]  # [n_edges] 0 = nearest
     return np.flatnonzero(rank < k)
 
 
