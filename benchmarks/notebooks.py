@@ -35,6 +35,9 @@ NOTEBOOKS = REPO / "notebooks"
 DEFAULT_BUDGET = (300.0, 2.0)  # (seconds, GB)
 BUDGETS = {  # notebook name prefix -> (seconds, GB)
     "01_crystals_as_graphs": (120.0, 2.0),
+    "02_cgcnn": (300.0, 2.0),  # solutions too: "02_cgcnn_solutions" starts with it
+    "03_alignn": (300.0, 2.0),  # and "03_alignn_solutions"
+    "04_attention_potentials": (300.0, 2.0),
 }
 GB = 1024**3
 PEAK_MARK = "__companion_peak_rss_kb__"

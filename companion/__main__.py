@@ -58,6 +58,7 @@ _TRAIN_FLAGS = {
     "epochs": int, "batch_size": int, "lr": float, "weight_decay": float, "optimizer": str,
     "momentum": float, "schedule": str, "warmup_epochs": float, "grad_clip": float,
     "loss": str, "patience": int, "seed": int, "device": str, "num_workers": int,
+    "task": str, "energy_weight": float, "force_weight": float, "atomic_energies": str,
 }
 
 
@@ -121,7 +122,15 @@ def _train(args: argparse.Namespace) -> int:
 
         if dist.is_available() and dist.is_initialized():
             dist.destroy_process_group()
-    if int(os.environ.get("RANK", "0")) == 0:
+    if int(os.environ.get("RANK", "0")) == 0 and metrics.get("task") == "potential":
+        for split in dict.fromkeys(("train", "val", "test", metrics["test_set"])):
+            m = metrics[split]
+            print(f"{split:7s}  energy MAE {m['energy_mae']:.2f} meV/atom  force MAE "
+                  f"{m['force_mae']:.1f} meV/Å  RMSE {m['force_rmse']:.1f} meV/Å")
+        print(f"{metrics['epochs_run']} epochs (best {metrics['best_epoch']}), "
+              f"{metrics['n_params']} parameters, {metrics['device']} x "
+              f"{metrics['world_size']}, {metrics['wall_time_s']:.1f} s -> {args.out}")
+    elif int(os.environ.get("RANK", "0")) == 0:
         unit = metrics["unit"]
         for split in ("train", "val", "test"):
             m = metrics[split]

@@ -21,6 +21,10 @@ Target normalization: the model learns :math:`(y - \\mu) / \\sigma` with :math:`
 (``model.target_normalizer``, and CGCNN's ``target_mean``/``target_std`` buffers) and with
 every checkpoint.
 
+Potential mode (``TrainConfig(task="potential")``, or ``"auto"`` with graphs that carry
+``forces``): energies and forces of an interatomic potential, with per-element reference
+energies instead of the :class:`Normalizer`; see :mod:`companion.train_potential`.
+
 Checkpoint layout (``torch.load(path, weights_only=True)`` reads it: tensors, numbers,
 strings, lists and dicts only): see :func:`save_checkpoint`.
 """
@@ -49,6 +53,7 @@ import torch.nn.functional as fn
 from torch import nn
 from torch.utils.data import Dataset, Sampler, Subset
 
+from companion import train_potential as _potential
 from companion.errors import CompanionError
 
 __all__ = [
@@ -70,6 +75,8 @@ OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("onecycle", "cosine", "invsqrt", "none")
 LOSSES = ("l1", "mse", "huber")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+TASKS = ("auto", "scalar", "potential")
+ATOMIC_ENERGIES = ("auto", "isolated", "fit", "none")
 CHECKPOINT = "checkpoint.pt"
 PREVIOUS = "checkpoint.prev.pt"
 FORMAT = "companion.train/1"
@@ -127,6 +134,15 @@ class TrainConfig:
             no checkpoints.
         resume: continue from the checkpoint in ``checkpoint_dir`` if there is one.
         progress: show tqdm progress bars.
+        task: ``"scalar"`` (one number per graph, ``y``), ``"potential"`` (energy + forces,
+            :mod:`companion.train_potential`) or ``"auto"`` (potential if the graphs carry
+            ``forces``).
+        energy_weight: potential mode: weight of the energy term of the loss.
+        force_weight: potential mode: weight of the force term (0: energies only).
+        per_atom_energy: potential mode: the energy term compares energies per atom.
+        atomic_energies: potential mode: per-element reference energies, ``"isolated"``
+            (the data set's isolated atoms), ``"fit"`` (least squares on the training set),
+            ``"none"``, or ``"auto"`` (isolated if available, else fit).
     """
 
     epochs: int = 30
@@ -151,10 +167,16 @@ class TrainConfig:
     checkpoint_dir: str | None = None
     resume: bool = False
     progress: bool = True
+    task: str = "auto"
+    energy_weight: float = 1.0
+    force_weight: float = 10.0
+    per_atom_energy: bool = True
+    atomic_energies: str = "auto"
 
     def __post_init__(self) -> None:
         for name, allowed in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES),
-                              ("loss", LOSSES), ("device", DEVICES)):
+                              ("loss", LOSSES), ("device", DEVICES), ("task", TASKS),
+                              ("atomic_energies", ATOMIC_ENERGIES)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"TrainConfig.{name}={getattr(self, name)!r}; choose one of "
                                  f"{', '.join(allowed)}.")
@@ -165,6 +187,10 @@ class TrainConfig:
             self.checkpoint_dir = str(self.checkpoint_dir)
         elif self.resume:
             raise ValueError("TrainConfig.resume needs checkpoint_dir (the folder to resume).")
+        if self.energy_weight < 0 or self.force_weight < 0 or \
+                self.energy_weight + self.force_weight <= 0:
+            raise ValueError(f"need energy_weight, force_weight >= 0, not both 0; got "
+                             f"{self.energy_weight}, {self.force_weight}.")
 
 
 # ------------------------------------------------------------------------ normalizer
@@ -231,7 +257,9 @@ class History:
     Each record: ``epoch``; ``train_mae``, ``train_rmse``, ``train_r2`` (over the epoch's
     training forward passes, train mode); ``val_mae``, ``val_rmse``, ``val_r2`` (eval mode
     after the epoch); ``lr`` (of the epoch's last step); ``time_s`` (wall time). Errors are in
-    the target's units. ``history["val_mae"]`` gives one column.
+    the target's units. ``history["val_mae"]`` gives one column. Potential mode records
+    ``{train,val}_{energy,force}_{mae,rmse}`` (meV/atom, meV/Å), ``train_loss``, and
+    ``train_mae``/``val_mae`` = the force MAE (:mod:`companion.train_potential`).
     """
 
     epochs: list[dict[str, float]] = field(default_factory=list)
@@ -568,6 +596,8 @@ def predict(model: nn.Module, dataset: Dataset, batch_size: int = 256,
         float64 [n_graphs], in dataset order.
     """
     device = torch.device(device) if isinstance(device, str) else device
+    if _potential.get_energy_reference(model) is not None:  # a potential: energies, eV
+        return _potential.predict_potential(model, dataset, batch_size, device)["energy"]
     return _predict_arrays(model, dataset, batch_size, device, amp, progress)[0]
 
 
@@ -577,9 +607,13 @@ def evaluate(model: nn.Module, dataset: Dataset, batch_size: int = 256,
     """MAE, RMSE (target units) and R² of ``model`` on a dataset of graphs with ``y``.
 
     Returns:
-        ``{"mae": ..., "rmse": ..., "r2": ...}`` (identical on every DDP process).
+        ``{"mae": ..., "rmse": ..., "r2": ...}`` (identical on every DDP process); for a
+        potential trained in potential mode, :func:`companion.train_potential.
+        evaluate_potential`'s ``{"energy_mae", "energy_rmse", "force_mae", "force_rmse"}``.
     """
     device = torch.device(device) if isinstance(device, str) else device
+    if _potential.get_energy_reference(model) is not None:
+        return _potential.evaluate_potential(model, dataset, batch_size, device, amp)
     pred, y = _predict_arrays(model, dataset, batch_size, device, amp, progress)
     if y is None:
         raise ValueError("evaluate needs graphs with targets (y); use predict() otherwise.")
@@ -644,7 +678,8 @@ def save_checkpoint(payload: Mapping[str, Any], directory: str | Path) -> Path:
     ``model_config``, ``train_config``, ``split_hash``, ``data`` (data set, target, unit,
     graph options), ``model`` (state dict), ``optimizer``, ``scheduler``, ``rng`` (one entry
     per process: torch, numpy, python, cuda, DataLoader generator), ``normalizer``,
-    ``history``, ``best`` (epoch, val_mae, model state), ``n_params``, ``world_size``,
+    ``potential`` (the :class:`~companion.train_potential.EnergyReference`, potential mode;
+    else None), ``history``, ``best`` (epoch, val_mae, model state), ``n_params``, ``world_size``,
     ``versions``.
 
     Returns:
@@ -760,8 +795,9 @@ def check_compatible(ckpt: Mapping[str, Any], identity: Mapping[str, Any],
     diffs = []
     for key in ("model_name", "model_config", "train_config", "split_hash", "data"):
         theirs, ours = _plain(ckpt.get(key)), _plain(identity.get(key))
-        if key == "train_config":
-            theirs = {k: v for k, v in (theirs or {}).items() if k not in RESUME_FREE}
+        if key == "train_config":  # fields newer than the checkpoint: their defaults
+            theirs = {**_plain(dataclasses.asdict(TrainConfig())), **(theirs or {})}
+            theirs = {k: v for k, v in theirs.items() if k not in RESUME_FREE}
             ours = {k: v for k, v in (ours or {}).items() if k not in RESUME_FREE}
         diffs += _differences(theirs, ours, key)
     shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
@@ -828,8 +864,15 @@ class _Trainer:
         self.device = resolve_device(config.device)
         seed_everything(config.seed)
         self.model = model.to(self.device)
-        self.normalizer = (Normalizer.from_targets(_targets(train_set))
-                           if config.normalize_targets else Normalizer())
+        self.potential = config.task == "potential" or (
+            config.task == "auto" and _potential.is_potential_data(train_set))
+        self.reference = None
+        if self.potential:  # energies + forces: per-element references, no Normalizer
+            self.normalizer = Normalizer()
+            _potential.setup(self)
+        else:
+            self.normalizer = (Normalizer.from_targets(_targets(train_set))
+                               if config.normalize_targets else Normalizer())
         set_normalizer(self.model, self.normalizer)
         self.loader_gen = torch.Generator()
         self.loader_gen.manual_seed(config.seed)
@@ -865,12 +908,13 @@ class _Trainer:
                                 self.config.num_workers)
 
     def _wrap(self) -> nn.Module:
+        module = self.forces_module if self.potential else self.model
         if self.world == 1:
-            return self.model
+            return module
         from torch.nn.parallel import DistributedDataParallel
 
         ids = [self.device.index] if self.device.type == "cuda" else None
-        return DistributedDataParallel(self.model, device_ids=ids)
+        return DistributedDataParallel(module, device_ids=ids)
 
     def _resume(self, directory: Path) -> None:
         if not ((directory / CHECKPOINT).is_file() or (directory / PREVIOUS).is_file()):
@@ -882,6 +926,8 @@ class _Trainer:
         self.scheduler.load_state_dict(ckpt["scheduler"])
         self.normalizer = Normalizer(**ckpt["normalizer"])
         set_normalizer(self.model, self.normalizer)
+        if self.potential:
+            _potential.restore(self, ckpt)
         self.history = History.from_dict(ckpt["history"])
         self.best = ckpt["best"]
         states = ckpt["rng"]
@@ -890,6 +936,8 @@ class _Trainer:
         self.start = int(ckpt["epoch"]) + 1
 
     def _train_epoch(self, epoch: int) -> dict[str, float]:
+        if self.potential:
+            return _potential.train_epoch(self, epoch)
         self.net.train()
         self.sampler.set_epoch(epoch)
         sums, lr = _Sums(), self.optimizer.param_groups[0]["lr"]
@@ -918,7 +966,9 @@ class _Trainer:
     def _epoch(self, epoch: int) -> dict[str, float]:
         t0 = time.perf_counter()
         record: dict[str, float] = {"epoch": epoch, **self._train_epoch(epoch)}
-        if self.val_set is not None:
+        if self.val_set is not None and self.potential:
+            record |= _potential.validate(self)
+        elif self.val_set is not None:
             val = evaluate(self.model, self.val_set, self.loader.batch_size, self.device,
                            self.config.amp)
             record |= {f"val_{k}": v for k, v in val.items()}
@@ -945,6 +995,7 @@ class _Trainer:
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "rng": states, "normalizer": self.normalizer.to_dict(),
+            "potential": self.reference.to_dict() if self.reference is not None else None,
             "history": self.history.to_dict(), "best": self.best,
             "n_params": sum(p.numel() for p in self.model.parameters()),
             "world_size": self.world,
@@ -1106,6 +1157,8 @@ def load_for_inference(path: str | Path, device: str = "cpu", best: bool = True
     state = ckpt["best"]["model"] if best and ckpt.get("best") else ckpt["model"]
     model.load_state_dict(state)
     set_normalizer(model, Normalizer(**ckpt["normalizer"]))
+    if ckpt.get("potential"):  # a potential: its reference energies (buffers: in the weights)
+        model.energy_reference = _potential.EnergyReference.from_dict(ckpt["potential"])
     data = ckpt.get("data") or {}
     return Predictor(model.to(resolve_device(device)), data.get("graph") or {},
                      data.get("target") or "", data.get("unit") or "", ckpt["model_name"],
@@ -1187,8 +1240,12 @@ def train_model(model_name: str, data: str = "mp_eform", target: str | None = No
     fast = fast_mode() if fast is None else fast
     rank, world = init_distributed(config.device)
     dataset = load(data)
-    target = target or dataset.target_names[0]
     split = _splits(dataset, fast)
+    if config.task == "potential" or (config.task == "auto" and
+                                      _potential.is_potential_data(dataset)):
+        return _potential.train_potential_model(model_name, data, dataset, split, out,
+                                                model_config, config, fast)
+    target = target or dataset.target_names[0]
     seed_everything(config.seed)
     model = build_model(model_name, model_config or {})
     gk = graph_kwargs(model_name, model_config)

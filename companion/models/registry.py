@@ -46,6 +46,7 @@ class ModelSpec:
 _REGISTRY: dict[str, ModelSpec] = {
     "cgcnn": ModelSpec("companion.models.cgcnn", "CGCNN", "CGCNNConfig"),
     "alignn": ModelSpec("companion.models.alignn", "ALIGNN", "ALIGNNConfig"),
+    "gatv2": ModelSpec("companion.models.gatv2", "GATv2Potential", "GATv2Config"),
 }
 _CLASSES: dict[str, type] = {}
 

@@ -41,6 +41,22 @@ _WHERE = {
     "LossCurve": "training",
     "loss_curve": "training",
     "history_figure": "training",
+    "line_graph_figure": "linegraph",
+    "update_line_graph_figure": "linegraph",
+    "angle_histogram_figure": "linegraph",
+    "LineGraphExplorer": "linegraph",
+    "line_graph_explorer": "linegraph",
+    "bond_triplets": "linegraph",
+    "triplet_angles": "linegraph",
+    "parity_figure": "parity",
+    "error_breakdown_figure": "parity",
+    "mae_bar_figure": "parity",
+    "attention_figure": "attention",
+    "AttentionExplorer": "attention",
+    "attention_explorer": "attention",
+    "energy_drift_figure": "attention",
+    "force_parity_figure": "attention",
+    "cutoff_crossing_figure": "attention",
 }
 
 __all__ = sorted(_WHERE)

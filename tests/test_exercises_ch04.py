@@ -1,0 +1,188 @@
+"""Self-checks of notebook 04: right answers pass, wrong ones get a specific hint, none raise."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from ase import units
+from ase.build import molecule
+from torch_geometric.utils import scatter
+
+from companion.calculator import PotentialCalculator
+from companion.exercises import CORRECT, NOT_ANSWERED, ch04
+from companion.graphs import to_graph
+from companion.models.gatv2 import GATv2Config, GATv2Potential
+
+
+@pytest.fixture(scope="module")
+def model() -> GATv2Potential:
+    torch.manual_seed(0)
+    m = GATv2Potential(GATv2Config(species=(1, 6, 8), embed_dim=16, n_layers=2, heads=2,
+                                   hidden=16, n_radial=6, cutoff=4.0)).double().eval()
+    m.set_energy_reference(scale=10.0)  # forces of order 1 eV/Å
+    return m
+
+
+@pytest.fixture
+def atoms():
+    return molecule("CH3CH2OH")
+
+
+@pytest.fixture
+def graph(model, atoms):
+    return to_graph(atoms, **model.config.graph_options, dtype=torch.float64)
+
+
+ATTENTION = {"force_mae": 50.0, "energy_mae": 2.0}
+DISTANCE = {"force_mae": 60.0, "energy_mae": 2.5}
+
+
+def checks(model, atoms, graph):
+    """Each check with the extra arguments the notebook passes."""
+    return [(ch04.check_finite_difference_force, (model, atoms)),
+            (ch04.check_attention_sums, (model, graph)),
+            (ch04.check_kcal_per_mol, (2.0,)),
+            (ch04.check_ablation_ratio, (ATTENTION, DISTANCE)),
+            (ch04.check_distance_only, ())]
+
+
+def verdict(capsys, check, *args, **kwargs) -> str:
+    assert check(*args, **kwargs) is None  # a check prints, it returns nothing
+    return capsys.readouterr().out
+
+
+def assert_correct(out: str) -> None:
+    assert CORRECT in out and "not yet" not in out, out
+
+
+def assert_hint(out: str, *words: str) -> None:
+    assert CORRECT not in out and "not yet" in out and "Hint" in out, out
+    for word in words:
+        assert word in out, out
+
+
+@pytest.mark.parametrize("answer", [None, ...])
+def test_unanswered_prints_not_answered(capsys, model, atoms, graph, answer):
+    for check, extra in checks(model, atoms, graph):
+        out = verdict(capsys, check, answer, *extra)
+        assert NOT_ANSWERED in out and CORRECT not in out, check.__name__
+
+
+@pytest.mark.parametrize("answer", ["nonsense", object(), [1, 2], -1, float("nan"), 3.5])
+def test_nothing_raises_on_garbage(capsys, model, atoms, graph, answer):
+    for check, extra in checks(model, atoms, graph):
+        out = verdict(capsys, check, answer, *extra)
+        assert CORRECT not in out, (check.__name__, out)
+
+
+def finite_difference_force(model, atoms, atom: int, h: float = 1e-3) -> np.ndarray:
+    out = []
+    for alpha in range(3):
+        energies = []
+        for step in (h, -h):
+            moved = atoms.copy()
+            moved.calc = PotentialCalculator(model)
+            moved.positions[atom, alpha] += step
+            energies.append(moved.get_potential_energy())
+        out.append(-(energies[0] - energies[1]) / (2 * h))
+    return np.array(out)
+
+
+def test_finite_difference_force(capsys, model, atoms):
+    f = finite_difference_force(model, atoms, atom=2)
+    assert np.abs(f).max() > 0.05  # a real force, not ~0
+    assert_correct(verdict(capsys, ch04.check_finite_difference_force, f, model, atoms, 2))
+    assert_correct(verdict(capsys, ch04.check_finite_difference_force, f.tolist(), model,
+                           atoms, 2))
+    assert_hint(verdict(capsys, ch04.check_finite_difference_force, -f, model, atoms, 2),
+                "sign")
+    assert_hint(verdict(capsys, ch04.check_finite_difference_force, f + 0.02, model, atoms,
+                        2), "float64")
+    assert_hint(verdict(capsys, ch04.check_finite_difference_force, f + 5.0, model, atoms,
+                        2), "-(E+ - E-)")
+    # the expected value is the model's: another atom's force does not pass
+    other = finite_difference_force(model, atoms, atom=0)
+    assert CORRECT not in verdict(capsys, ch04.check_finite_difference_force, other, model,
+                                  atoms, 2)
+
+
+def test_attention_sums(capsys, model, graph):
+    alpha = model.attention_weights(graph)[1]
+    sums = scatter(alpha, graph.edge_index[1], dim=0, dim_size=graph.num_nodes, reduce="sum")
+    np.testing.assert_allclose(sums.numpy(), 1.0, atol=1e-12)
+    assert_correct(verdict(capsys, ch04.check_attention_sums, sums, model, graph, 1))
+    assert_correct(verdict(capsys, ch04.check_attention_sums, sums.numpy(), model, graph, 1))
+    by_source = scatter(alpha, graph.edge_index[0], dim=0, dim_size=graph.num_nodes,
+                        reduce="sum")
+    assert_hint(verdict(capsys, ch04.check_attention_sums, by_source, model, graph, 1),
+                "edge_index[1]")
+    assert_hint(verdict(capsys, ch04.check_attention_sums, sums.sum(1), model, graph, 1),
+                "shape")
+    assert_hint(verdict(capsys, ch04.check_attention_sums, 2 * sums, model, graph, 1),
+                "scatter")
+
+
+def test_attention_sums_with_an_isolated_atom(capsys, model):
+    from ase import Atoms
+
+    atoms = Atoms("COH", positions=[[0, 0, 0], [1.4, 0, 0], [10.0, 0, 0]])
+    graph = to_graph(atoms, **model.config.graph_options, dtype=torch.float64,
+                     allow_isolated=True)
+    sums = ch04.attention_sums(model, graph)
+    np.testing.assert_allclose(sums, [[1, 1], [1, 1], [0, 0]], atol=1e-12)
+    assert_correct(verdict(capsys, ch04.check_attention_sums, sums, model, graph))
+
+
+def test_kcal_per_mol(capsys):
+    mae = 2.0  # meV/atom
+    expected = mae * 9 / 1000 / (units.kcal / units.mol)  # 0.415 kcal/mol
+    assert expected == pytest.approx(0.41508, rel=1e-4)
+    assert_correct(verdict(capsys, ch04.check_kcal_per_mol, expected, mae))
+    assert_hint(verdict(capsys, ch04.check_kcal_per_mol, expected / 9, mae), "per atom")
+    assert_hint(verdict(capsys, ch04.check_kcal_per_mol, mae * 9 / 1000 * 0.0433641, mae),
+                "direction")
+    assert_hint(verdict(capsys, ch04.check_kcal_per_mol, 1000 * expected, mae), "meV -> eV")
+    assert_hint(verdict(capsys, ch04.check_kcal_per_mol, 7.0, mae), "kcal")
+    assert_correct(verdict(capsys, ch04.check_kcal_per_mol, 3 * 5 / 1000 / 0.0433641, 3.0,
+                           n_atoms=5))
+
+
+def test_ablation_ratio(capsys):
+    assert_correct(verdict(capsys, ch04.check_ablation_ratio, 1.2, ATTENTION, DISTANCE))
+    out = verdict(capsys, ch04.check_ablation_ratio, 1.2, ATTENTION, DISTANCE)
+    assert "attention helps" in out and "17 %" in out
+    assert_hint(verdict(capsys, ch04.check_ablation_ratio, 50 / 60, ATTENTION, DISTANCE),
+                "inverse")
+    assert_hint(verdict(capsys, ch04.check_ablation_ratio, 2.0, ATTENTION, DISTANCE),
+                "divide")
+    out = verdict(capsys, ch04.check_ablation_ratio, 0.8, DISTANCE | {"force_mae": 50.0},
+                  {"force_mae": 40.0})
+    assert CORRECT in out and "as good or better" in out
+
+
+def test_distance_only(capsys):
+    assert_correct(verdict(capsys, ch04.check_distance_only, "b"))
+    assert_correct(verdict(capsys, ch04.check_distance_only, "(B) "))
+    for wrong, word in (("a", "embedding"), ("c", "autograd"), ("d", "softmax")):
+        assert_hint(verdict(capsys, ch04.check_distance_only, wrong), word)
+    assert_hint(verdict(capsys, ch04.check_distance_only, "e"), "letters")
+
+
+def test_distance_only_answer_is_true_of_the_model():
+    """Choice (b): with distance_only the weights depend on the distances alone, so two
+    neighbors of a center at the same distance get the same weight whatever their element;
+    (d) is false: they still sum to 1."""
+    from ase import Atoms
+
+    torch.manual_seed(0)
+    m = GATv2Potential(GATv2Config(species=(1, 8), embed_dim=8, n_layers=1, heads=2, hidden=8,
+                                   cutoff=4.0, distance_only=True)).double()
+    atoms = Atoms("OHO", positions=[[0, 0, 0], [1.5, 0, 0], [-1.5, 0, 0]])
+    graph = to_graph(atoms, **m.config.graph_options, dtype=torch.float64)
+    alpha = m.attention_weights(graph)[0]  # [n_edges, 2]
+    src, dst = graph.edge_index
+    into_0 = alpha[dst == 0]  # from H1 and O2, both at 1.5 Å
+    assert src[dst == 0].tolist() == [1, 2]
+    torch.testing.assert_close(into_0[0], into_0[1])
+    torch.testing.assert_close(into_0.sum(0), torch.ones(2, dtype=torch.float64))
