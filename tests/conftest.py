@@ -16,6 +16,18 @@ if "COMPANION_DATA_DIRS" not in os.environ and SHARED_DATA.is_dir():
     os.environ["COMPANION_DATA_DIRS"] = str(SHARED_DATA)
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread for a test module (use with ``pytestmark``): graphs of a few atoms
+    gain nothing from a second OpenMP thread, which only stalls on a busy CPU."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def nacl():
     """Rock salt NaCl, conventional 8-atom cell, a = 5.64 Å."""

@@ -14,6 +14,8 @@ from companion.exercises import CORRECT, NOT_ANSWERED, ch04
 from companion.graphs import to_graph
 from companion.models.gatv2 import GATv2Config, GATv2Potential
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 @pytest.fixture(scope="module")
 def model() -> GATv2Potential:
@@ -186,3 +188,66 @@ def test_distance_only_answer_is_true_of_the_model():
     assert src[dst == 0].tolist() == [1, 2]
     torch.testing.assert_close(into_0[0], into_0[1])
     torch.testing.assert_close(into_0.sum(0), torch.ones(2, dtype=torch.float64))
+
+
+# ------------------------------------------- figures of notebook 04 (companion.viz.attention)
+
+def test_attention_figure_draws_every_edge_once(model, graph):
+    from companion.viz.attention import attention_arrays, attention_figure
+
+    alphas = model.attention_weights(graph)
+    arrays = attention_arrays(graph, alphas, layer=1, head=1)
+    assert len(arrays["alpha"]) == graph.num_edges
+    np.testing.assert_allclose(arrays["alpha"], alphas[1][:, 1].numpy())
+    fig = attention_figure(graph, alphas, layer=1, head=1)
+    lines = [t for t in fig.data if t.mode == "lines"]
+    n_segments = sum(sum(x is None for x in t.x) for t in lines)
+    assert n_segments == graph.num_edges  # one half bond per directed edge
+    widths = [t.line.width for t in lines if len(t.x)]
+    assert widths == sorted(widths)  # larger weights, wider lines
+    centered = attention_figure(graph, alphas, center=2)
+    n_into = int((graph.edge_index[1] == 2).sum())
+    assert sum(sum(x is None for x in t.x) for t in centered.data if t.mode == "lines") == n_into
+
+
+def test_attention_arrays_follow_periodic_images():
+    from ase.build import bulk
+
+    from companion.viz.attention import attention_arrays
+
+    torch.manual_seed(0)
+    m = GATv2Potential(GATv2Config(species=(14,), embed_dim=8, n_layers=1, heads=2, hidden=8,
+                                   cutoff=3.0)).double()
+    si = bulk("Si", "diamond", a=5.43)
+    g = to_graph(si, **m.config.graph_options, dtype=torch.float64)
+    arrays = attention_arrays(g, m.attention_weights(g))
+    lengths = np.linalg.norm(arrays["end"] - arrays["start"], axis=1)
+    np.testing.assert_allclose(lengths, 5.43 * np.sqrt(3) / 4, rtol=1e-9)  # Si-Si bond
+
+
+def test_attention_explorer_redraws(model, atoms):
+    pytest.importorskip("ipywidgets")
+    from companion.viz.attention import attention_explorer
+
+    explorer = attention_explorer(model, atoms)
+    before = [list(t.x) for t in explorer.figure.data]
+    explorer.center.value = 2
+    explorer.layer.value = 1
+    assert "atom 2" in explorer.figure.layout.title.text
+    assert "layer 2" in explorer.figure.layout.title.text
+    assert [list(t.x) for t in explorer.figure.data] != before
+
+
+def test_energy_drift_and_parity_figures():
+    from companion.viz.attention import energy_drift_figure, force_parity_figure
+
+    t = np.arange(100) * 0.5  # fs
+    total = -100.0 + 2e-6 * t  # eV: +2 meV/ps for the whole system
+    fig = energy_drift_figure(t, total, total - 1.0, np.ones_like(t), n_atoms=2)
+    name = fig.data[-1].name
+    assert "drift +1 meV/atom/ps" in name, name
+    np.testing.assert_allclose(fig.data[-1].y, 1000 * 2e-6 * t / 2, atol=1e-9)
+    rng = np.random.default_rng(0)
+    f = rng.normal(size=(10, 3))
+    fig = force_parity_figure([f[:4], f[4:]], [f[:4] + 0.01, f[4:] + 0.01])
+    assert "MAE 10.0 meV/Å" in fig.data[0].name

@@ -43,12 +43,7 @@ RECORD_KEYS = {"epoch", "lr", "time_s", "train_mae", "val_mae", "train_loss"} | 
     f"{s}_{k}" for s in ("train", "val") for k in METRIC_KEYS}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
@@ -314,3 +309,55 @@ def test_registry_knows_gatv2():
         "line_graph": False, "policy": "radius", "cutoff": 3.5}
     model = registry.build_model("gatv2", SMALL)
     assert registry.name_of(model) == "gatv2" and model.config.species == (1, 6, 8)
+
+
+# ------------------------------------------------------------------------------ DDP
+
+def _ddp_worker(rank: int, world: int, init_file: str, out: str) -> None:
+    """One DDP process of the test below (forces inside the DDP-wrapped forward)."""
+    import os
+
+    import torch.distributed as dist
+
+    from companion.data.external import load_ethanol
+
+    torch.set_num_threads(1)
+    os.environ.setdefault("COMPANION_DATA_DIRS", str(_shared_data()))
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank,
+                            world_size=world)
+    try:
+        data = load_ethanol("train")
+        train = PotentialDataset(data, data.split["train"][:64], cutoff=CUTOFF)
+        val = PotentialDataset(data, data.split["val"][:20], cutoff=CUTOFF)
+        model = small()
+        history = fit(model, train, val, quiet(epochs=2, batch_size=16))
+        torch.save({"state": model.state_dict(), "history": history.to_dict()},
+                   f"{out}/rank{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def _shared_data():
+    from conftest import SHARED_DATA
+
+    return SHARED_DATA
+
+
+@pytest.mark.slow
+def test_two_process_ddp_matches_single_process(ethanol, tmp_path):
+    """Global batch 16 as 2 x 8: the same weights as one process, up to float32 rounding."""
+    import torch.multiprocessing as mp
+
+    mp.spawn(_ddp_worker, args=(2, str(tmp_path / "init"), str(tmp_path)), nprocs=2)
+    r0, r1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
+    for k in r0["state"]:
+        assert torch.equal(r0["state"][k], r1["state"][k]), k
+    train = PotentialDataset(ethanol, ethanol.split["train"][:64], cutoff=CUTOFF)
+    val = PotentialDataset(ethanol, ethanol.split["val"][:20], cutoff=CUTOFF)
+    single = small()
+    history = fit(single, train, val, quiet(epochs=2, batch_size=16))
+    diff = max((single.state_dict()[k] - v).abs().max().item() for k, v in r0["state"].items())
+    assert diff < 1e-5
+    for a, b in zip(r0["history"]["epochs"], history.epochs, strict=True):
+        for key in ("train_force_mae", "val_force_mae", "val_energy_mae"):
+            assert a[key] == pytest.approx(b[key], rel=1e-5), key

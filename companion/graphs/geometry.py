@@ -25,7 +25,9 @@ def edge_vectors(data: Data) -> tuple[torch.Tensor, torch.Tensor]:
     if batch is None:
         shift_cart = data.edge_shift.to(cell.dtype) @ cell[0]  # [n_edges, 3]
     else:
-        edge_cell = cell[batch[dst]]  # [n_edges, 3, 3]
+        edge_cell = cell.index_select(0, batch[dst])  # [n_edges, 3, 3]
         shift_cart = torch.einsum("ek,ekl->el", data.edge_shift.to(cell.dtype), edge_cell)
-    vec = data.pos[src] + shift_cart - data.pos[dst]  # [n_edges, 3]
+    # index_select rather than pos[src]: the same gather, with a much faster backward on CPU
+    # (index_add instead of an accumulating index_put), which matters for forces and stress.
+    vec = data.pos.index_select(0, src) + shift_cart - data.pos.index_select(0, dst)  # [n_edges, 3]
     return vec, vec.norm(dim=-1)  # [n_edges, 3], [n_edges]

@@ -125,8 +125,16 @@ class CGCNNConv(nn.Module):
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor,
                 edge_attr: torch.Tensor) -> torch.Tensor:
         src, dst = edge_index  # [n_edges] each: j (neighbor), i (center)
-        z = torch.cat([x[dst], x[src], edge_attr], dim=-1)  # [n_edges, 2F + K]
-        gated = self.bn_edge(self.lin(z))  # [n_edges, 2F]
+        f = x.size(-1)
+        w = self.lin.weight  # [2F, 2F + K]: columns for v_i, v_j, u_ij
+        # z_ij W^T = v_i W_i^T + v_j W_j^T + u_ij W_u^T: the atom terms are computed once per
+        # atom and gathered, instead of once per edge (the same numbers, about 3x fewer FLOPs).
+        per_atom = x @ torch.cat([w[:, :f], w[:, f:2 * f]]).T  # [n_atoms, 4F]
+        center, neighbor = per_atom.chunk(2, dim=-1)  # [n_atoms, 2F] each
+        linear = torch.addmm(self.lin.bias, edge_attr, w[:, 2 * f:].T)  # [n_edges, 2F]
+        # index_select: its backward (index_add) is several times faster on CPU than that of x[i]
+        gated = self.bn_edge(linear + center.index_select(0, dst)
+                             + neighbor.index_select(0, src))  # [n_edges, 2F]
         filt, core = gated.chunk(2, dim=-1)  # [n_edges, F] each
         msg = torch.sigmoid(filt) * fn.softplus(core)  # [n_edges, F]
         summed = scatter(msg, dst, dim=0, dim_size=x.size(0), reduce="sum")  # [n_atoms, F]
