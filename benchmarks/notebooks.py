@@ -3,6 +3,7 @@
     python benchmarks/notebooks.py                  # every notebook under notebooks/
     python benchmarks/notebooks.py 01               # those whose path contains "01"
     python benchmarks/notebooks.py --cores 2        # pin the kernel to 2 CPU cores (default)
+    python benchmarks/notebooks.py 02 --save out/   # also keep the executed notebook
 
 Each notebook runs in a fresh kernel of this interpreter (``sys.executable -m
 ipykernel_launcher``), with ``COMPANION_FAST`` removed from the environment. Measured:
@@ -114,8 +115,9 @@ def kernel_manager(spec_root: Path):
                          kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec_root)]))
 
 
-def run_notebook(path: Path, cell_timeout: float) -> Result:
-    """Execute a copy of ``path`` in default mode and measure it."""
+def run_notebook(path: Path, cell_timeout: float, save: Path | None = None) -> Result:
+    """Execute a copy of ``path`` in default mode and measure it; with ``save``, write the
+    executed copy (outputs included) into that folder."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -143,6 +145,9 @@ def run_notebook(path: Path, cell_timeout: float) -> Result:
             error = f"{type(exc).__name__}: {exc}"
         seconds = end - start
         polled = sampler.stop() if sampler is not None else 0
+    if save is not None:
+        save.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, save / path.name)
     self_peak = 0
     for out in nb.cells[-1].get("outputs", []):
         if out.get("output_type") == "stream" and PEAK_MARK in out["text"]:
@@ -156,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cores", type=int, default=2,
                         help="CPU cores for the kernel (0: no pinning); default 2, as Binder")
     parser.add_argument("--cell-timeout", type=float, default=600.0, help="seconds per cell")
+    parser.add_argument("--save", type=Path, default=None,
+                        help="folder for the executed notebooks, with their outputs")
     args = parser.parse_args(argv)
 
     paths = sorted(p for p in NOTEBOOKS.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
@@ -174,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{'budget':>7s}  status")
     failed = False
     for path in paths:
-        r = run_notebook(path, args.cell_timeout)
+        r = run_notebook(path, args.cell_timeout, args.save)
         status = "ok" if r.ok else ("ERROR: " + r.error if r.error else "OVER BUDGET")
         failed |= not r.ok
         print(f"{str(path.relative_to(NOTEBOOKS)):58s} {r.seconds:9.1f} {r.budget[0]:7.0f} "
