@@ -65,8 +65,9 @@ ionic liquid.
 4. run NVE molecular dynamics with the trained model through ASE and read the energy drift;
 5. judge an ablation (attention vs. distance-only weights) at equal budget.
 
-**Runtime.** Under 5 minutes on 2 CPU cores (Binder) and well under 2 GB of memory: the main
-ethanol model trains for about two minutes on one core while the ablation trains on the
+**Runtime.** About 1.5 minutes on 2 CPU cores (88 s and 1.2 GB on the course machine; the
+budget is 5 minutes and 2 GB): the main
+ethanol model trains for about a minute on one core while the ablation trains on the
 other, from the command line. With `COMPANION_FAST=1` everything shrinks to seconds (the
 numbers are then meaningless).
 
@@ -337,7 +338,7 @@ validation set after every epoch. The learning rate follows a one-cycle schedule
 3e-2 diverged to 165 without gradient clipping and trained well with the gradient norm
 clipped at 10; force weight 100 instead of 10, or a wider 3-layer model (64 features):
 no change; L1 instead of MSE: 84 (at 3e-3) and 63 (at 1e-2); batches of 8: a little better
-per epoch, slower per second. With 60 epochs, the most the notebook's budget allows:
+per epoch, slower per second. With 60 epochs (68 s on one core of the course machine):
 2e-2 → 46 meV/Å, 3e-2 with clipping → 43. Now, once, the test set:
 """)
 
@@ -529,21 +530,21 @@ md(r"""
 One run each is one sample: differences of a few per cent can come from the seed alone.
 The distance-only model has fewer parameters (no $W_t$ in any layer) and is a little cheaper
 per step. Attention lets a center weigh a neighbor by *what* it is and what surrounds it,
-which is one way for an invariant model to see more than distances; at a budget of two
-minutes, the question is whether that pays for itself.
+which is one way for an invariant model to see more than distances; at a budget of about a
+minute, the question is whether that pays for itself.
 
 **Longer runs.** The command line trains the same model without the notebook's budget. On
-one core of the course machine (shared with other jobs) this took 19 minutes:
+one core of the course's 2-core machine this took 6.6 minutes (394 s of training):
 
     python -m companion train --model gatv2 --data ethanol --epochs 350 --batch-size 16 \
         --lr 0.01 --loss mse --grad-clip 10 --out runs/ethanol --config \
         '{"model": {"embed_dim": 48, "n_layers": 4, "heads": 4, "hidden": 64, "cutoff": 4.0}}'
 
 and reached, on `test_md`, a force MAE of 16.1 meV/Å and an energy MAE of 0.52 meV/atom
-(`runs/ethanol/metrics.json`, key `"test_md"`): the two-minute model is far from converged.
-The same command with `"distance_only": true` in the model config gave 19.5 meV/Å (energy
-0.52 meV/atom; validation 20.7 against 16.8 meV/Å): with a longer budget the attention model
-is ahead by about 17 %, a gap that the two-minute runs above do not show. One seed each
+(`runs/ethanol/metrics.json`, key `"test_md"`): the one-minute model is far from converged.
+The same command with `"distance_only": true` in the model config (354 s) gave 19.5 meV/Å
+(energy 0.52 meV/atom; validation 20.7 against 16.8 meV/Å): with a longer budget the attention model
+is ahead by about 17 %, a gap that the one-minute runs above do not show. One seed each
 again: runs with a few more seeds would tell how much of that gap is noise.
 """)
 
