@@ -427,11 +427,19 @@ print(f"EAN test ({len(ean_sets['test'])} boxes): energy MAE {ean_test['energy_m
 """)
 
 md(r"""
-Eight test boxes and half a minute of training: these numbers are a smoke test of the pipeline
-on a periodic system, not a benchmark. The data hold two populations, near-equilibrium boxes
-with small forces (about 0.13 eV/Å on average) and hotter ones (about 0.8 eV/Å), and the MAE
-depends on which land in the test split. NeuralIL and JAT trained on a much larger private
-set for hours.
+Eight test boxes and ten epochs of training (12 s on the course machine): these numbers are a
+smoke test of the pipeline on a periodic system, not a benchmark. The data hold two
+populations, near-equilibrium boxes with small forces (about 0.13 eV/Å on average) and hotter
+ones (about 0.8 eV/Å), and the MAE depends on which land in the test split. NeuralIL and JAT
+trained on a much larger private set for hours. Longer training helps here too: the same model
+and settings for 300 epochs from the command line (6 minutes on one core of the course machine):
+
+    python -m companion train --model gatv2 --data ean --epochs 300 --batch-size 4 --lr 0.01 \
+        --loss mse --grad-clip 10 --out runs/ean --config '{"model": {"species": [1, 6, 7, 8],
+        "embed_dim": 32, "n_layers": 3, "heads": 4, "hidden": 32, "n_radial": 8, "cutoff": 3.5},
+        "train": {"energy_weight": 100.0, "force_weight": 10.0}}'
+
+reached a test force MAE of 81 meV/Å and an energy MAE of 1.95 meV/atom on the same 8 boxes.
 """)
 
 # ------------------------------------------------------------------------ 4. MD
