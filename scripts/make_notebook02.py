@@ -2,46 +2,17 @@
 
     python scripts/make_notebook02.py          # writes both notebooks, without outputs
 
-The notebook's source lives here, as Python, so that it can be reviewed and diffed. Both
-notebooks are stored without outputs and with ``execution_count`` null; cell ids are
-deterministic, so regenerating an unchanged notebook changes nothing.
-
-Cells are ``md(...)`` (markdown), ``code(...)`` and ``exercise(student, solution)``: an
-exercise cell holds the student's placeholder in ``notebooks/`` and the worked answer in
-``notebooks/solutions/``; both end with the same self-check call.
+The notebook's source lives here, as Python; ``md``, ``code`` and ``exercise`` cells and the
+writer are explained in ``scripts/notebook_source.py``.
 """
 
 from __future__ import annotations
 
-import argparse
-import textwrap
-from pathlib import Path
+from notebook_source import NotebookSource
 
-import nbformat
-
-REPO = Path(__file__).resolve().parents[1]
-STUDENT = REPO / "notebooks" / "02_cgcnn.ipynb"
-SOLUTIONS = REPO / "notebooks" / "solutions" / "02_cgcnn_solutions.ipynb"
-TITLE = "# 02 · CGCNN: a graph convolution for crystals"
-
-CELLS: list[tuple[str, str, str]] = []  # (kind, student source, solution source)
-
-
-def md(text: str) -> None:
-    """Append a markdown cell."""
-    text = textwrap.dedent(text).strip()
-    CELLS.append(("markdown", text, text))
-
-
-def code(src: str) -> None:
-    """Append a code cell, the same in both notebooks."""
-    src = textwrap.dedent(src).strip()
-    CELLS.append(("code", src, src))
-
-
-def exercise(student: str, solution: str) -> None:
-    """Append an exercise cell: the placeholder for students, the answer for solutions."""
-    CELLS.append(("code", textwrap.dedent(student).strip(), textwrap.dedent(solution).strip()))
+NB = NotebookSource("02_cgcnn", "# 02 · CGCNN: a graph convolution for crystals")
+TITLE = NB.title
+md, code, exercise = NB.md, NB.code, NB.exercise
 
 
 # ----------------------------------------------------------------------------- header
@@ -811,42 +782,5 @@ Next: notebook 03 (ALIGNN) adds bond angles through the line graph of notebook 0
 """)
 
 
-# ----------------------------------------------------------------------------- writer
-
-
-def build(solutions: bool) -> nbformat.NotebookNode:
-    """The notebook (student or solutions version), without outputs."""
-    nb = nbformat.v4.new_notebook()
-    nb.metadata = {
-        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
-                       "name": "python3"},
-        "language_info": {"name": "python", "version": "3.11"},
-    }
-    for n, (kind, student, solution) in enumerate(CELLS):
-        source = solution if solutions else student
-        if solutions and n == 0:
-            source = source.replace(TITLE, TITLE + " (solutions)", 1)
-        if kind == "markdown":
-            cell = nbformat.v4.new_markdown_cell(source)
-        else:
-            cell = nbformat.v4.new_code_cell(source)
-            cell.execution_count = None
-            cell.outputs = []
-        cell.id = f"nb02-{n:03d}"
-        nb.cells.append(cell)
-    nbformat.validate(nb)
-    return nb
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.parse_args(argv)
-    for path, solutions in ((STUDENT, False), (SOLUTIONS, True)):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(build(solutions), path)
-        print(f"wrote {path.relative_to(REPO)}")
-    return 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(NB.main(__doc__))
