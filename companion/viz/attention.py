@@ -7,7 +7,9 @@ r"""Figures of attention potentials: attention weights in 3D, NVE energy drift, 
   how much ``j`` listens to ``i``. With ``center=i`` only the edges into ``i`` are drawn,
   whole, with their weights as labels.
 - :func:`attention_explorer` (ipywidgets): layer, head and center-atom selectors that
-  redraw the figure (a ``FigureWidget``).
+  redraw the figure (a ``FigureWidget``). CSS classes (for browser tests):
+  ``companion-attention-layer``, ``companion-attention-head``, ``companion-attention-center``,
+  ``companion-attention-figure``.
 - :func:`attention_arrays`: the numbers behind the figure (edges, weights), e.g. to check
   that the weights of every center sum to 1.
 - :func:`energy_drift_figure` (plotly 2D): total, potential and kinetic energy of an NVE
@@ -43,6 +45,11 @@ MAX_WIDTH = 14.0
 COLORSCALE = "Viridis"
 
 FS = "fs"
+
+LAYER_CLASS = "companion-attention-layer"
+HEAD_CLASS = "companion-attention-head"
+CENTER_CLASS = "companion-attention-center"
+FIGURE_CLASS = "companion-attention-figure"
 
 
 def _atoms(obj: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -204,6 +211,9 @@ class AttentionExplorer:
             (f"{element_symbol(int(x))}{i}", i) for i, x in enumerate(z)], value=-1,
             description="center i")
         self.figure = go.FigureWidget(attention_figure(graph, self.alphas, height=height))
+        for control, css in ((self.layer, LAYER_CLASS), (self.head, HEAD_CLASS),
+                             (self.center, CENTER_CLASS), (self.figure, FIGURE_CLASS)):
+            control.add_class(css)
         for control in (self.layer, self.head, self.center):
             control.observe(self._redraw, names="value")
         self.widget = w.VBox([w.HBox([self.layer, self.center]), self.head, self.figure])

@@ -433,11 +433,13 @@ class LineGraphExplorer:
         with self.figure.batch_update():
             self.info = update_line_graph_figure(self.figure, self.atoms, self.graph, edge,
                                                  self.lg_edge_index, self.angles)
-        with self.histogram.batch_update():
-            self.histogram.data[0].x = self.angles
-            self.histogram.data[0].name = f"all {len(self.angles)} triplets"
-            self.histogram.data[1].x = self.info["angle"]
-            self.histogram.data[1].name = f"bond {edge}: {len(self.info['angle'])} triplets"
+        # One update per trace, not one batch_update for both: a batch that sets different
+        # properties on different traces sends the others' as undefined, and plotly's
+        # widget then deletes them (x of "all triplets") from a FigureWidget that is not
+        # displayed yet and shown inside a box, as here.
+        self.histogram.data[0].update(x=self.angles, name=f"all {len(self.angles)} triplets")
+        self.histogram.data[1].update(x=self.info["angle"],
+                                      name=f"bond {edge}: {len(self.info['angle'])} triplets")
         self.table.value = triplet_table_html(self.graph, self.info, self.atoms)
         n1 = int((self.info["role"] == "e1").sum())
         n2 = len(self.info["role"]) - n1

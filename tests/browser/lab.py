@@ -1,7 +1,10 @@
-"""Helpers for tests/test_browser.py: a throwaway JupyterLab server and page probes.
+"""Helpers for the browser tests (tests/test_browser.py, tests/test_browser_explorers.py):
+a throwaway JupyterLab server, page probes, and the Playwright plumbing they share (launch
+chromium, poll the notebook's state, wait for widgets, report errors, save artifacts).
 
-Imports neither pytest nor playwright. To look at what the test sees, serve a notebook the
-same way (scratch copy, temp dirs, COMPANION_FAST=1) until Enter is pressed::
+Imports neither pytest nor playwright at import time (the functions that need them import
+them). To look at what a test sees, serve a notebook the same way (scratch copy, temp dirs,
+COMPANION_FAST=1) until Enter is pressed::
 
     .venv/bin/python tests/browser/lab.py notebooks/01_crystals_as_graphs.ipynb
 """
@@ -19,12 +22,26 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
 FIXTURE_NOTEBOOK = Path(__file__).resolve().parent / "widget_smoke.ipynb"
+EXPLORERS_NOTEBOOK = Path(__file__).resolve().parent / "explorers.ipynb"
+
+# Python packages the browser tests need (besides chromium): without them they are skipped
+# (failed when CI=true).
+REQUIRED_MODULES = (
+    "playwright",
+    "jupyterlab",
+    "ipywidgets",
+    "nglview",
+    "plotly",
+    "anywidget",
+    "PIL",
+)
 
 # Debian's chromium, launched through Playwright's executable_path: the test never downloads
 # a browser (`playwright install` is neither needed nor allowed).
@@ -47,6 +64,16 @@ STRUCTURE_VIEW = "companion-structure-view"  # nglview.NGLWidget
 CUTOFF_SLIDER = "companion-cutoff-slider"  # ipywidgets.FloatSlider
 K_SLIDER = "companion-k-slider"  # ipywidgets.IntSlider
 NEIGHBOR_HIST = "companion-neighbor-hist"  # plotly go.FigureWidget (an anywidget DOMWidget)
+# companion.viz.linegraph.line_graph_explorer (notebook 03)
+BOND_SELECT = "companion-bond-select"  # ipywidgets.Dropdown of the bonds
+BACKTRACK_TOGGLE = "companion-backtracking-toggle"  # ipywidgets.Checkbox
+LINEGRAPH_FIGURE = "companion-linegraph-figure"  # go.FigureWidget, 3D
+ANGLE_HIST = "companion-angle-hist"  # go.FigureWidget, histogram
+# companion.viz.attention.attention_explorer (notebook 04)
+ATTENTION_LAYER = "companion-attention-layer"  # ipywidgets.Dropdown
+ATTENTION_HEAD = "companion-attention-head"  # ipywidgets.ToggleButtons
+ATTENTION_CENTER = "companion-attention-center"  # ipywidgets.Dropdown
+ATTENTION_FIGURE = "companion-attention-figure"  # go.FigureWidget, 3D
 
 # JupyterLab user settings for the test server (JUPYTERLAB_SETTINGS_DIR is a temp dir).
 LAB_SETTINGS = {
@@ -402,8 +429,9 @@ CANVAS_SIZES_JS = r"""
 })
 """
 
-# What the neighbor-count histogram plots: the data of each trace (typed arrays made
-# plain), plotly's computed bins (calcdata) and the drawn SVG bar paths.
+# What a plotly figure (the element with class `cls`, or the .js-plotly-plot inside it)
+# plots: the x/y/z data of each trace (typed arrays made plain), plotly's computed bins
+# (calcdata) and the drawn SVG bar paths (none in 3D figures: WebGL).
 PLOT_SIGNATURE_JS = r"""
 (cls) => {
   const host = document.querySelector('.' + cls);
@@ -417,7 +445,8 @@ PLOT_SIGNATURE_JS = r"""
     if (typeof v === 'object' && 'bdata' in v) return v;  // still base64: compare as is
     return v;
   };
-  const data = (gd.data || []).map(t => ({type: t.type, x: plain(t.x), y: plain(t.y)}));
+  const data = (gd.data || []).map(
+    t => ({type: t.type, x: plain(t.x), y: plain(t.y), z: plain(t.z)}));
   const calc = (gd.calcdata || []).map(
     tr => (tr || []).map(b => [b.p, b.s, b.x, b.y].filter(v => v !== undefined)));
   const bars = Array.from(gd.querySelectorAll('.bars path, .point path, .trace path'))
@@ -436,6 +465,259 @@ SLIDER_READOUT_JS = r"""
           now: h ? h.getAttribute('aria-valuenow') : null};
 }
 """
+
+
+# --------------------------------------------------------------------------------------
+# Shared by the browser tests: what they need (skip or fail), a server for one notebook,
+# a chromium page with the console recorded and artifacts saved on failure, and waiting
+# for the notebook, for elements and for values, with errors that say what went wrong.
+
+
+def require_browser(required_modules: tuple[str, ...] = REQUIRED_MODULES) -> str:
+    """The chromium executable; skip the test (fail it when CI=true) if chromium or a
+    Python package of ``required_modules`` is missing."""
+    import importlib.util
+
+    path = find_chromium()
+    if path is None:
+        unavailable(
+            "chromium not found (/usr/bin/chromium or on PATH); "
+            "install Debian's: apt-get install chromium"
+        )
+    missing = [m for m in required_modules if importlib.util.find_spec(m) is None]
+    if missing:
+        unavailable(f"python packages missing: {', '.join(missing)} (pip install -e '.[test]')")
+    return path
+
+
+def unavailable(reason: str) -> None:
+    """Skip locally; fail on CI (CI=true), where the browser stack must be there."""
+    import pytest
+
+    if in_ci():
+        pytest.fail(f"{reason} (CI=true: the browser test must run on CI)", pytrace=False)
+    pytest.skip(reason)
+
+
+@contextmanager
+def serve_notebook(notebook: Path, tmp_path: Path, timeout: float = 45.0):
+    """A JupyterLab server (COMPANION_FAST=1) on a scratch copy of notebooks/ plus
+    ``notebook`` if it lives elsewhere; yields (server, notebook name), stops it on exit."""
+    extra = [] if notebook.parent == NOTEBOOKS else [notebook]
+    root = prepare_root(tmp_path / "repo", extra)
+    server = start_lab_server(
+        tmp_path / "jupyter", root, env={"COMPANION_FAST": "1"}, timeout=timeout
+    )
+    try:
+        yield server, notebook.name
+    finally:
+        server.stop()
+
+
+def artifacts_dir(tmp_path: Path, test_name: str) -> Path:
+    """Where a failing test saves its artifacts: under tmp_path, or under
+    $COMPANION_BROWSER_ARTIFACTS (e.g. for a CI job to upload), one dir per test."""
+    if os.environ.get("COMPANION_BROWSER_ARTIFACTS"):
+        test_id = re.sub(r"[^\w.-]+", "_", test_name).strip("_")
+        return Path(os.environ["COMPANION_BROWSER_ARTIFACTS"]).resolve() / test_id
+    return tmp_path / "artifacts"
+
+
+def run_in_browser(chromium_path: str, server: LabServer, artifacts: Path, check) -> None:
+    """Open a headless chromium page and call ``check(page, console)``.
+
+    ``console`` collects every console message and page error, as
+    ``"<type>: <text> @ <url>"``. If ``check`` raises, a screenshot, the console log, the
+    notebook state and the server log are saved in ``artifacts`` (and the error says where).
+    """
+    from playwright.sync_api import sync_playwright
+
+    console: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1200})
+            page.on("console", lambda m: console.append(console_entry(m)))
+            page.on("pageerror", lambda e: console.append(f"pageerror: {e} @ {page.url}"))
+            try:
+                check(page, console)
+            except Exception as exc:
+                where = save_artifacts(page, server, console, artifacts)
+                print(f"browser test failed: screenshot, console log and state in {where}")
+                exc.add_note(f"screenshot, console log and state saved in {where}")
+                raise
+        finally:
+            browser.close()
+
+
+class Budget:
+    """The time left for one test; ``budget(cap)`` is a timeout in seconds, at most ``cap``."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.deadline = time.monotonic() + seconds
+
+    def __call__(self, cap: float | None = None) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"the test used up its {self.seconds:.0f} s")
+        return left if cap is None else min(cap, left)
+
+
+def console_entry(msg) -> str:
+    loc = msg.location or {}
+    return f"{msg.type}: {msg.text} @ {loc.get('url', '')}"
+
+
+def console_errors(console: list[str]) -> tuple[list[str], list[str]]:
+    """(errors, ignored errors with the reason) among the console messages so far."""
+    errors, ignored = [], []
+    for entry in console:
+        if not entry.startswith(("error:", "pageerror:")):
+            continue
+        why = is_ignored_console(entry)
+        if why:
+            ignored.append(f"{entry}  [ignored: {why}]")
+        else:
+            errors.append(entry)
+    return errors, ignored
+
+
+def diagnosis(page, console: list[str]) -> str:
+    """Error outputs and console errors so far ("" if none): the failure, or its explanation."""
+    try:
+        out_errors = page.evaluate(OUTPUT_ERRORS_JS)
+    except Exception as exc:  # noqa: BLE001
+        out_errors = [f"(could not read the outputs: {exc})"]
+    errors, _ = console_errors(console)
+    text = ""
+    if out_errors:
+        text += "\nerror output in the notebook:\n" + "\n".join(out_errors)
+    if errors:
+        text += "\nJavaScript errors in the browser console:\n" + "\n".join(
+            e[:1500] for e in errors
+        )
+    return text
+
+
+def assert_no_errors(page, console: list[str], what: str = "the notebook") -> None:
+    """No error output in any cell and no console error (ignored ones are printed)."""
+    _, ignored = console_errors(console)
+    if ignored:
+        print("ignored console errors:\n" + "\n".join(ignored))
+    problems = diagnosis(page, console)
+    assert not problems, f"{what} shows errors in JupyterLab:" + problems
+
+
+def wait_for(page, selector: str, what: str, console, timeout: float, state="attached"):
+    """Wait for ``selector``; on timeout say what is missing and what went wrong."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    locator = page.locator(selector).first
+    try:
+        locator.wait_for(state=state, timeout=timeout * 1000)
+    except PlaywrightTimeout:
+        raise AssertionError(
+            f"{what} did not appear within {timeout:.0f} s after the cells ran "
+            f"(selector {selector!r}; is the CSS class set with add_class?)"
+            + diagnosis(page, console)
+        ) from None
+    locator.scroll_into_view_if_needed()
+    return locator
+
+
+def poll(page, done, timeout: float, what: str, stable: int = 1) -> dict:
+    """Poll NOTEBOOK_STATE_JS until ``done(state)`` holds ``stable`` times in a row."""
+    deadline = time.monotonic() + timeout
+    hits, state = 0, {}
+    while True:
+        state = page.evaluate(NOTEBOOK_STATE_JS)
+        hits = hits + 1 if done(state) else 0
+        if hits >= stable:
+            return state
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}: {state}")
+        time.sleep(0.5)
+
+
+def wait_for_value(get, ok, timeout: float):
+    """``get()`` until ``ok`` of it holds or ``timeout`` s have passed; the last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = get()
+        if ok(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(0.25)
+
+
+def open_and_run_all(page, server: LabServer, notebook_name: str, budget: Budget) -> dict:
+    """Open the notebook, wait for an idle kernel, run all cells and wait until every code
+    cell has run; fails on an error output. Returns the notebook state."""
+    page.goto(
+        server.notebook_url(notebook_name), wait_until="domcontentloaded", timeout=budget(60) * 1000
+    )
+
+    # Kernel started and idle.
+    state = poll(
+        page,
+        lambda s: s.get("ready") and s.get("kernelStatus") == "idle",
+        timeout=budget(90),
+        what="JupyterLab to open the notebook with an idle kernel",
+    )
+    assert state["path"] == notebook_name, state
+    assert state["total"] > 0, f"{notebook_name} has no code cells"
+
+    page.evaluate(RUN_ALL_JS)
+
+    # Every code cell executed and the kernel idle again; stop early on an error output
+    # (run-all stops at the first failing cell).
+    def settled(s):
+        if not s.get("ready") or s["kernelStatus"] != "idle" or s["running"]:
+            return False
+        return s["executed"] == s["total"] or bool(s["errors"])
+
+    state = poll(page, settled, timeout=budget(), what="all cells to run", stable=3)
+    assert not state["errors"], "error output in the notebook:\n" + "\n\n".join(state["errors"])
+    assert state["executed"] == state["total"], state
+    return state
+
+
+def save_artifacts(page, server: LabServer, console: list[str], where: Path) -> Path:
+    where.mkdir(parents=True, exist_ok=True)
+    for name, save in (
+        ("screenshot.png", lambda p: page.screenshot(path=str(p), full_page=True, timeout=10_000)),
+        ("screenshot-notebook.png", lambda p: _screenshot_whole_notebook(page, p)),
+        ("console.log", lambda p: p.write_text("\n".join(console) + "\n")),
+        (
+            "notebook-state.json",
+            lambda p: p.write_text(json.dumps(page.evaluate(NOTEBOOK_STATE_JS), indent=1)),
+        ),
+    ):
+        try:
+            save(where / name)
+        except Exception as exc:  # noqa: BLE001 - best effort, keep the original failure
+            (where / f"{name}.failed").write_text(repr(exc))
+    try:
+        (where / "jupyter-server.log").write_text(server.log_path.read_text(errors="replace"))
+    except OSError:
+        pass
+    return where
+
+
+def _screenshot_whole_notebook(page, path: Path) -> None:
+    """JupyterLab scrolls inside the notebook panel: grow the viewport to show every cell."""
+    height = page.evaluate(
+        "() => { const p = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+        " if (!p || !p.node) return 0;"
+        " const s = p.node.querySelector('.jp-WindowedPanel-outer') || p.node;"
+        " s.scrollTop = 0; return s.scrollHeight - s.clientHeight + window.innerHeight; }"
+    )
+    if height:
+        page.set_viewport_size({"width": 1600, "height": min(int(height) + 50, 15000)})
+        page.wait_for_timeout(1000)
+    page.screenshot(path=str(path), timeout=20_000)
 
 
 if __name__ == "__main__":
