@@ -58,6 +58,8 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset, Subset
 
+from companion.graphs import graph_index
+
 if TYPE_CHECKING:
     from companion.train import TrainConfig, _Trainer
 
@@ -271,7 +273,7 @@ class EnergyForces(nn.Module):
                 energy = self.model(moved).reshape(-1)  # [n_graphs]
                 forces = -torch.autograd.grad(energy.sum(), pos, create_graph=create)[0]
         if not self.reference.in_model:
-            graph = _graph_index(batch)  # [n_atoms]
+            graph = graph_index(batch)  # [n_atoms]
             base = torch.zeros(len(energy), dtype=torch.float64, device=energy.device)
             base.index_add_(0, graph, self.reference.baseline(batch.z))  # [n_graphs]
             energy = energy.double() * self.reference.scale + base  # [n_graphs]
@@ -279,16 +281,11 @@ class EnergyForces(nn.Module):
         return energy, forces
 
 
-def _graph_index(batch: Any) -> torch.Tensor:
-    b = getattr(batch, "batch", None)
-    return b if b is not None else torch.zeros_like(batch.z)
-
-
 def _natoms(batch: Any) -> torch.Tensor:
     """[n_graphs] atoms per structure (float64)."""
     n = getattr(batch, "natoms", None)
     if n is None:
-        n = torch.bincount(_graph_index(batch), minlength=batch.num_graphs)
+        n = torch.bincount(graph_index(batch), minlength=batch.num_graphs)
     return n.reshape(-1).double()
 
 

@@ -48,6 +48,29 @@ def skewed():
 
 
 @pytest.fixture
+def ethanol():
+    """An ethanol molecule (ASE Atoms), every atom displaced by ~0.05 Å from the G2
+    geometry so that no symmetry hides a wrong force. (tests/test_train_potential.py
+    overrides this name with the ethanol data set.)"""
+    from ase.build import molecule
+
+    atoms = molecule("CH3CH2OH")
+    atoms.positions += np.random.default_rng(1).normal(scale=0.05, size=(len(atoms), 3))
+    return atoms
+
+
+@pytest.fixture
+def crystal():
+    """A skewed triclinic H/C/N/O cell (ASE Atoms) whose heights (~2.8 Å) are below the
+    3 Å cutoff of the potential tests, so atoms see their own periodic images."""
+    from ase import Atoms
+
+    cell = np.array([[3.2, 0.0, 0.0], [0.9, 3.0, 0.0], [-0.6, 0.7, 3.1]])
+    frac = np.array([[0.0, 0.0, 0.0], [0.45, 0.1, 0.2], [0.2, 0.55, 0.6], [0.7, 0.6, 0.1]])
+    return Atoms("CNOH", scaled_positions=frac, cell=cell, pbc=True)
+
+
+@pytest.fixture
 def rng():
     return np.random.default_rng(0)
 

@@ -25,21 +25,12 @@ test is skipped, except when CI=true, where that is a failure.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import sys
 import time
-from pathlib import Path
 
 import pytest
-
-_spec = importlib.util.spec_from_file_location(
-    "companion_browser_lab", Path(__file__).parent / "browser" / "lab.py"
-)
-lab = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = lab
-_spec.loader.exec_module(lab)
+from browser import lab  # tests/browser/lab.py: the shared JupyterLab + chromium helpers
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

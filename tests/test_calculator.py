@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 from ase import Atoms
-from ase.build import molecule
 from ase.calculators.calculator import PropertyNotImplementedError
 from ase.calculators.fd import calculate_numerical_forces, calculate_numerical_stress
 from ase.optimize import BFGS
@@ -43,20 +42,6 @@ def make_model(seed: int = 0, cutoff: float = CUTOFF, **overrides) -> GATv2Poten
 @pytest.fixture
 def model() -> GATv2Potential:
     return make_model()
-
-
-@pytest.fixture
-def ethanol() -> Atoms:
-    atoms = molecule("CH3CH2OH")
-    atoms.positions += np.random.default_rng(1).normal(scale=0.05, size=(len(atoms), 3))
-    return atoms
-
-
-@pytest.fixture
-def crystal() -> Atoms:
-    cell = np.array([[3.2, 0.0, 0.0], [0.9, 3.0, 0.0], [-0.6, 0.7, 3.1]])
-    frac = np.array([[0.0, 0.0, 0.0], [0.45, 0.1, 0.2], [0.2, 0.55, 0.6], [0.7, 0.6, 0.1]])
-    return Atoms("CNOH", scaled_positions=frac, cell=cell, pbc=True)
 
 
 def test_matches_the_model(model, ethanol, crystal):

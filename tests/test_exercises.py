@@ -5,27 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from exercise_checks import assert_correct, assert_hint, verdict
 
 from companion.exercises import CORRECT, NOT_ANSWERED, ch01
 from companion.graphs import bond_cosines, edge_vectors, neighbor_list, to_graph
 
 CHECKS = [ch01.check_rocksalt_neighbors, ch01.check_symmetric_cutoff, ch01.check_bond_angle,
           ch01.check_cgcnn_edges, ch01.check_minimum_image]
-
-
-def verdict(capsys, check, *args, **kwargs) -> str:
-    assert check(*args, **kwargs) is None  # a check prints, it returns nothing
-    return capsys.readouterr().out
-
-
-def assert_correct(out: str) -> None:
-    assert CORRECT in out and "not yet" not in out, out
-
-
-def assert_hint(out: str, *words: str) -> None:
-    assert CORRECT not in out and "not yet" in out and "Hint" in out, out
-    for word in words:
-        assert word in out, out
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as fn
+from exercise_checks import assert_correct, assert_hint, verdict
 from torch_geometric.utils import scatter
 
 from companion.exercises import CORRECT, NOT_ANSWERED, ch02
@@ -12,21 +13,6 @@ from companion.models.cgcnn import CGCNN, CGCNNConfig, CGCNNConv
 
 CHECKS = [ch02.check_conv_parameters, ch02.check_pooling, ch02.check_ungated,
           ch02.check_batchnorm]
-
-
-def verdict(capsys, check, *args, **kwargs) -> str:
-    assert check(*args, **kwargs) is None  # a check prints, it returns nothing
-    return capsys.readouterr().out
-
-
-def assert_correct(out: str) -> None:
-    assert CORRECT in out and "not yet" not in out, out
-
-
-def assert_hint(out: str, *words: str) -> None:
-    assert CORRECT not in out and "not yet" in out and "Hint" in out, out
-    for word in words:
-        assert word in out, out
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)

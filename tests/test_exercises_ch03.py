@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from exercise_checks import assert_correct, assert_hint, verdict
 
 from companion.exercises import CORRECT, NOT_ANSWERED, ch03
 from companion.graphs import bond_cosines, edge_vectors, to_graph
@@ -19,21 +20,6 @@ SMALL = ALIGNNConfig(alignn_layers=1, gcn_layers=3, hidden_features=32, embeddin
 CHECKS = [ch03.check_triplet_count, ch03.check_cell_invariance,
           ch03.check_line_graph_parameters, ch03.check_line_graph_time,
           ch03.check_triplet_memory]
-
-
-def verdict(capsys, check, *args, **kwargs) -> str:
-    assert check(*args, **kwargs) is None
-    return capsys.readouterr().out
-
-
-def assert_correct(out: str) -> None:
-    assert CORRECT in out and "not yet" not in out, out
-
-
-def assert_hint(out: str, *words: str) -> None:
-    assert CORRECT not in out and "not yet" in out and "Hint" in out, out
-    for word in words:
-        assert word in out, out
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ import pytest
 import torch
 from ase import units
 from ase.build import molecule
+from exercise_checks import assert_correct, assert_hint, verdict
 from torch_geometric.utils import scatter
 
 from companion.calculator import PotentialCalculator
@@ -47,21 +48,6 @@ def checks(model, atoms, graph):
             (ch04.check_kcal_per_mol, (2.0,)),
             (ch04.check_ablation_ratio, (ATTENTION, DISTANCE)),
             (ch04.check_distance_only, ())]
-
-
-def verdict(capsys, check, *args, **kwargs) -> str:
-    assert check(*args, **kwargs) is None  # a check prints, it returns nothing
-    return capsys.readouterr().out
-
-
-def assert_correct(out: str) -> None:
-    assert CORRECT in out and "not yet" not in out, out
-
-
-def assert_hint(out: str, *words: str) -> None:
-    assert CORRECT not in out and "not yet" in out and "Hint" in out, out
-    for word in words:
-        assert word in out, out
 
 
 @pytest.mark.parametrize("answer", [None, ...])

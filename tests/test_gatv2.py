@@ -59,21 +59,6 @@ def model() -> GATv2Potential:
     return make_model()
 
 
-@pytest.fixture
-def ethanol() -> Atoms:
-    atoms = molecule("CH3CH2OH")
-    atoms.positions += np.random.default_rng(1).normal(scale=0.05, size=(len(atoms), 3))
-    return atoms
-
-
-@pytest.fixture
-def crystal() -> Atoms:
-    """A skewed triclinic H/C/N/O cell whose heights (~2.8 Å) are below the cutoff."""
-    cell = np.array([[3.2, 0.0, 0.0], [0.9, 3.0, 0.0], [-0.6, 0.7, 3.1]])
-    frac = np.array([[0.0, 0.0, 0.0], [0.45, 0.1, 0.2], [0.2, 0.55, 0.6], [0.7, 0.6, 0.1]])
-    return Atoms("CNOH", scaled_positions=frac, cell=cell, pbc=True)
-
-
 def graph(atoms: Atoms, cutoff: float = CUTOFF):
     return to_graph(atoms, cutoff=cutoff, dtype=torch.float64, allow_isolated=True)
 

@@ -7,7 +7,7 @@ from companion.graphs.atoms import AtomsArrays, as_atoms_arrays
 from companion.graphs.build import DEFAULTS, CrystalGraph, to_graph
 from companion.graphs.dataset import GraphDataset
 from companion.graphs.features import atom_features
-from companion.graphs.geometry import edge_vectors
+from companion.graphs.geometry import edge_vectors, graph_index, num_graphs
 from companion.graphs.line_graph import bond_cosines, line_graph
 from companion.graphs.neighbors import NeighborList, neighbor_list
 
@@ -21,7 +21,9 @@ __all__ = [
     "atom_features",
     "bond_cosines",
     "edge_vectors",
+    "graph_index",
     "line_graph",
     "neighbor_list",
+    "num_graphs",
     "to_graph",
 ]

@@ -24,7 +24,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import torch
@@ -34,7 +34,69 @@ from companion.errors import StructureError
 from companion.graphs.build import CrystalGraph, to_graph
 
 
-class GraphDataset(Dataset):
+class CachedGraphs(Dataset):
+    """Base of the graph datasets: records of a source, built into graphs by :meth:`build`
+    on first access and, with ``cache``, kept in a list sized to the split.
+
+    Subclasses set ``dataset``, ``indices`` and ``cache``, call :meth:`_init_cache`, and
+    implement :meth:`build`.
+    """
+
+    dataset: Any
+    indices: np.ndarray
+    cache: bool
+
+    def _init_cache(self) -> None:
+        self._graphs: list[CrystalGraph | None] = [None] * len(self.indices) if self.cache else []
+
+    @property
+    def split_hash(self) -> str | None:
+        """sha256 of the source dataset's split (``None`` if the source has none)."""
+        return getattr(self.dataset, "split_hash", None)
+
+    @property
+    def data_name(self) -> str:
+        """Name of the source dataset, e.g. ``"mp_eform"``."""
+        return str(getattr(self.dataset, "name", type(self.dataset).__name__))
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def build(self, k: int) -> CrystalGraph:
+        """Build (never from the cache) the graph of the ``k``-th record of the split."""
+        raise NotImplementedError
+
+    def __getitem__(self, k: int) -> CrystalGraph:
+        k = range(len(self))[k]  # bounds check, negative indices
+        if not self.cache:
+            return self.build(k)
+        graph = self._graphs[k]
+        if graph is None:
+            graph = self._graphs[k] = self.build(k)
+        return graph
+
+    def prebuild(self, progress: bool = False) -> Self:
+        """Build every graph now (before ``DataLoader`` workers fork, so they share them).
+
+        Args:
+            progress: show a tqdm progress bar.
+
+        Returns:
+            ``self``.
+        """
+        if not self.cache:
+            return self
+        todo = [k for k, g in enumerate(self._graphs) if g is None]
+        if progress and todo:
+            from tqdm.auto import tqdm
+
+            todo = tqdm(todo, desc="graphs", leave=False)
+        for k in todo:
+            self._graphs[k] = self.build(k)
+        return self
+
+
+class GraphDataset(CachedGraphs):
     """Graphs of a subset of a crystal dataset, with their targets.
 
     Args:
@@ -77,20 +139,7 @@ class GraphDataset(Dataset):
             self.graph_kwargs["max_neighbors"] = max_neighbors
         self.graph_kwargs.update(graph_options)
         self.cache = cache
-        self._graphs: list[CrystalGraph | None] = [None] * len(self.indices) if cache else []
-
-    @property
-    def split_hash(self) -> str | None:
-        """sha256 of the source dataset's split (``None`` if the source has none)."""
-        return getattr(self.dataset, "split_hash", None)
-
-    @property
-    def data_name(self) -> str:
-        """Name of the source dataset, e.g. ``"mp_eform"``."""
-        return str(getattr(self.dataset, "name", type(self.dataset).__name__))
-
-    def __len__(self) -> int:
-        return len(self.indices)
+        self._init_cache()
 
     def build(self, k: int) -> CrystalGraph:
         """Build (never from the cache) the graph of the ``k``-th record of the split."""
@@ -104,35 +153,6 @@ class GraphDataset(Dataset):
         graph.y = torch.tensor([self.targets[k]], dtype=torch.get_default_dtype())  # [1]
         graph.idx = torch.tensor([i], dtype=torch.long)  # [1]
         return graph
-
-    def __getitem__(self, k: int) -> CrystalGraph:
-        k = range(len(self))[k]  # bounds check, negative indices
-        if not self.cache:
-            return self.build(k)
-        graph = self._graphs[k]
-        if graph is None:
-            graph = self._graphs[k] = self.build(k)
-        return graph
-
-    def prebuild(self, progress: bool = False) -> GraphDataset:
-        """Build every graph now (before ``DataLoader`` workers fork, so they share them).
-
-        Args:
-            progress: show a tqdm progress bar.
-
-        Returns:
-            ``self``.
-        """
-        if not self.cache:
-            return self
-        todo = [k for k, g in enumerate(self._graphs) if g is None]
-        if progress and todo:
-            from tqdm.auto import tqdm
-
-            todo = tqdm(todo, desc="graphs", leave=False)
-        for k in todo:
-            self._graphs[k] = self.build(k)
-        return self
 
     def __repr__(self) -> str:
         return (f"GraphDataset({self.data_name}, {len(self)} graphs, target "

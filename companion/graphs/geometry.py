@@ -6,6 +6,19 @@ import torch
 from torch_geometric.data import Data
 
 
+def graph_index(data: Data) -> torch.Tensor:
+    """[n_atoms] int64: the graph of each atom, ``data.batch`` of a batch, zeros for one graph."""
+    batch = getattr(data, "batch", None)
+    if batch is None:
+        return torch.zeros(data.z.size(0), dtype=torch.long, device=data.z.device)
+    return batch
+
+
+def num_graphs(data: Data) -> int:
+    """Number of graphs: ``data.num_graphs`` of a batch, 1 for a single graph."""
+    return int(getattr(data, "num_graphs", 1))
+
+
 def edge_vectors(data: Data) -> tuple[torch.Tensor, torch.Tensor]:
     """Edge vectors and lengths recomputed from positions, so autograd reaches ``pos``/``cell``.
 

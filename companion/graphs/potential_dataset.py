@@ -32,15 +32,15 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
 from companion.errors import DataError, StructureError
 from companion.graphs.build import CrystalGraph, to_graph
+from companion.graphs.dataset import CachedGraphs
 
 __all__ = ["PotentialDataset"]
 
 
-class PotentialDataset(Dataset):
+class PotentialDataset(CachedGraphs):
     """Radius graphs of a subset of a labelled dataset, with energies and forces.
 
     Args:
@@ -81,18 +81,7 @@ class PotentialDataset(Dataset):
                                              "line_graph": False, "allow_isolated": True,
                                              **graph_options}
         self.cache = cache
-        self._graphs: list[CrystalGraph | None] = [None] * len(self.indices) if cache else []
-
-    # identity, as GraphDataset: recorded with checkpoints by companion.train
-    @property
-    def split_hash(self) -> str | None:
-        """sha256 of the source dataset's split (``None`` if the source has none)."""
-        return getattr(self.dataset, "split_hash", None)
-
-    @property
-    def data_name(self) -> str:
-        """Name of the source dataset, e.g. ``"ethanol/train"``."""
-        return str(getattr(self.dataset, "name", type(self.dataset).__name__))
+        self._init_cache()
 
     @property
     def atomic_energies(self) -> dict[int, float]:
@@ -103,9 +92,6 @@ class PotentialDataset(Dataset):
     def numbers(self, k: int) -> np.ndarray:
         """Atomic numbers of the ``k``-th structure (int64 [n_atoms]), without a graph."""
         return np.asarray(self.dataset.arrays(int(self.indices[k]))[0], dtype=np.int64)
-
-    def __len__(self) -> int:
-        return len(self.indices)
 
     def _arrays(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(z, pos, cell, pbc)`` of source record ``i``: molecules (``record.pbc`` False, a
@@ -132,28 +118,6 @@ class PotentialDataset(Dataset):
         graph.y = graph.energy.clone()  # [1]
         graph.idx = torch.tensor([i], dtype=torch.long)  # [1]
         return graph
-
-    def __getitem__(self, k: int) -> CrystalGraph:
-        k = range(len(self))[k]  # bounds check, negative indices
-        if not self.cache:
-            return self.build(k)
-        graph = self._graphs[k]
-        if graph is None:
-            graph = self._graphs[k] = self.build(k)
-        return graph
-
-    def prebuild(self, progress: bool = False) -> PotentialDataset:
-        """Build every graph now (e.g. before ``DataLoader`` workers fork). Returns ``self``."""
-        if not self.cache:
-            return self
-        todo = [k for k, g in enumerate(self._graphs) if g is None]
-        if progress and todo:
-            from tqdm.auto import tqdm
-
-            todo = tqdm(todo, desc="graphs", leave=False)
-        for k in todo:
-            self._graphs[k] = self.build(k)
-        return self
 
     def subset(self, positions: Sequence[int] | np.ndarray) -> PotentialDataset:
         """A dataset of some of these structures (positions ``0..len-1`` in this one);

@@ -51,8 +51,9 @@ from torch_geometric.data import Data
 from torch_geometric.utils import scatter
 
 from companion.errors import StructureError
-from companion.graphs import bond_cosines, edge_vectors
-from companion.graphs.features import CGCNN_DIM, cgcnn_table
+from companion.graphs import bond_cosines, edge_vectors, graph_index, num_graphs
+from companion.graphs.features import CGCNN_DIM
+from companion.nn import CGCNNAtomTable
 
 GRAPH_KWARGS: dict[str, Any] = {"policy": "alignn", "cutoff": 8.0, "max_neighbors": 12,
                                 "line_graph": True, "backtracking": True}
@@ -277,8 +278,7 @@ class ALIGNN(nn.Module):
     def __init__(self, config: ALIGNNConfig | None = None) -> None:
         super().__init__()
         self.config = c = config or ALIGNNConfig()
-        table = torch.tensor(cgcnn_table())  # [101, 92]
-        self.register_buffer("atom_table", table, persistent=False)
+        self.atom_table = CGCNNAtomTable()  # Z -> [92], fixed
         h, k_emb = c.hidden_features, c.embedding_features
         self.atom_embedding = mlp_block(c.atom_input_features, h)
         self.edge_rbf = RBFExpansion(c.rbf_min, c.rbf_max, c.edge_input_features)
@@ -299,10 +299,7 @@ class ALIGNN(nn.Module):
 
     def atom_features(self, z: torch.Tensor) -> torch.Tensor:
         """[n_atoms] atomic numbers -> [n_atoms, 92] CGCNN encoding."""
-        if not bool(((z >= 1) & (z < self.atom_table.size(0))).all()):
-            raise StructureError(f"the CGCNN table covers Z = 1..{self.atom_table.size(0) - 1}"
-                                 f", got Z in {int(z.min())}..{int(z.max())}.")
-        return self.atom_table[z]  # [n_atoms, 92]
+        return self.atom_table(z)  # [n_atoms, 92]
 
     def bond_and_angle_inputs(self, data: Data
                               ) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -332,8 +329,7 @@ class ALIGNN(nn.Module):
             h, e, t = layer(h, e, t, data.edge_index, lg_edge_index)
         for conv in self.gcn_layers:
             h, e = conv(h, data.edge_index, e)  # [n_atoms, H], [n_edges, H]
-        n_graphs = getattr(data, "num_graphs", 1)
-        return scatter(h, _graph_index(data), dim=0, dim_size=n_graphs,
+        return scatter(h, graph_index(data), dim=0, dim_size=num_graphs(data),
                        reduce="mean")  # [n_graphs, H]
 
     def forward(self, data: Data) -> torch.Tensor:
@@ -369,11 +365,3 @@ def _line_graph(data: Data) -> torch.Tensor:
                              "to_graph(..., line_graph=True) (see GRAPH_KWARGS), or use "
                              "ALIGNNConfig(angles=False).")
     return lg
-
-
-def _graph_index(data: Data) -> torch.Tensor:
-    """[n_atoms] graph of each atom: ``data.batch``, or zeros for a single graph."""
-    batch = getattr(data, "batch", None)
-    if batch is None:
-        return torch.zeros(data.z.size(0), dtype=torch.long, device=data.z.device)
-    return batch

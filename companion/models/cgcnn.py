@@ -38,10 +38,10 @@ from torch import nn
 from torch_geometric.data import Data
 from torch_geometric.utils import scatter
 
-from companion.errors import DataError, StructureError
-from companion.graphs import edge_vectors
-from companion.graphs.features import CGCNN_DIM, cgcnn_table
-from companion.nn import GaussianExpansion
+from companion.errors import DataError
+from companion.graphs import edge_vectors, graph_index, num_graphs
+from companion.graphs.features import CGCNN_DIM
+from companion.nn import CGCNNAtomTable, GaussianExpansion
 
 
 @dataclass
@@ -170,8 +170,7 @@ class CGCNN(nn.Module):
     def __init__(self, config: CGCNNConfig | None = None) -> None:
         super().__init__()
         self.config = c = config or CGCNNConfig()
-        table = torch.tensor(cgcnn_table())  # [101, 92]
-        self.register_buffer("atom_table", table, persistent=False)
+        self.atom_table = CGCNNAtomTable()  # Z -> [92], fixed
         self.rbf = GaussianExpansion(c.dmin, c.radius, c.step)
         self.embed = nn.Linear(CGCNN_DIM, c.atom_fea_len)
         self.convs = nn.ModuleList(
@@ -187,10 +186,7 @@ class CGCNN(nn.Module):
 
     def atom_features(self, z: torch.Tensor) -> torch.Tensor:
         """[n_atoms] atomic numbers -> [n_atoms, 92] CGCNN encoding."""
-        if not bool(((z >= 1) & (z < self.atom_table.size(0))).all()):
-            raise StructureError(f"the CGCNN table covers Z = 1..{self.atom_table.size(0) - 1}"
-                                 f", got Z in {int(z.min())}..{int(z.max())}.")
-        return self.atom_table[z]  # [n_atoms, 92]
+        return self.atom_table(z)  # [n_atoms, 92]
 
     def edge_features(self, data: Data) -> torch.Tensor:
         """Gaussian expansion of the bond lengths, recomputed from ``pos`` and ``cell``.
@@ -200,7 +196,7 @@ class CGCNN(nn.Module):
         """
         _, dist = edge_vectors(data)  # [n_edges], Å
         if "edge_pad" in data:  # padding edges: distance cutoff + 1 (original code)
-            graph = _graph_index(data)[data.edge_index[1]]  # [n_edges]
+            graph = graph_index(data)[data.edge_index[1]]  # [n_edges]
             far = data.cutoff.to(dist.dtype)[graph] + 1.0  # [n_edges]
             dist = torch.where(data.edge_pad, far, dist)  # [n_edges]
         return self.rbf(dist).to(self.embed.weight.dtype)  # [n_edges, K]
@@ -211,8 +207,7 @@ class CGCNN(nn.Module):
         edge_attr = self.edge_features(data)  # [n_edges, K]
         for conv in self.convs:
             x = conv(x, data.edge_index, edge_attr)  # [n_atoms, F]
-        n_graphs = getattr(data, "num_graphs", 1)
-        pooled = scatter(x, _graph_index(data), dim=0, dim_size=n_graphs,
+        pooled = scatter(x, graph_index(data), dim=0, dim_size=num_graphs(data),
                          reduce="mean")  # [n_graphs, F]
         return fn.softplus(self.to_hidden(fn.softplus(pooled)))  # [n_graphs, H]
 
@@ -233,14 +228,6 @@ class CGCNN(nn.Module):
         if self.config.classification:
             return out.exp()  # [n_graphs, n_classes]
         return out * self.target_std + self.target_mean  # [n_graphs]
-
-
-def _graph_index(data: Data) -> torch.Tensor:
-    """[n_atoms] graph of each atom: ``data.batch``, or zeros for a single graph."""
-    batch = getattr(data, "batch", None)
-    if batch is None:
-        return torch.zeros(data.z.size(0), dtype=torch.long, device=data.z.device)
-    return batch
 
 
 # ------------------------------------------------------------------ pretrained models

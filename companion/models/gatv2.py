@@ -47,7 +47,7 @@ from torch_geometric.data import Data
 from torch_geometric.utils import scatter
 
 from companion.errors import StructureError
-from companion.graphs import edge_vectors
+from companion.graphs import edge_vectors, graph_index, num_graphs
 from companion.nn.envelope import BesselBasis, make_envelope
 
 MAX_Z = 118
@@ -322,9 +322,9 @@ class GATv2Potential(nn.Module):
         return self.energy_scale[species] * out + self.energy_shift[species]  # [n_atoms]
 
     def forward(self, data: Data) -> torch.Tensor:
-        graph, n_graphs = _graph_index(data)  # [n_atoms]
         e_atom = self.atom_energies(data)  # [n_atoms]
-        return scatter(e_atom, graph, dim=0, dim_size=n_graphs, reduce="sum")  # [n_graphs]
+        return scatter(e_atom, graph_index(data), dim=0, dim_size=num_graphs(data),
+                       reduce="sum")  # [n_graphs]
 
     def energy_and_forces(self, data: Data, stress: bool = False,
                           create_graph: bool | None = None) -> dict[str, torch.Tensor | None]:
@@ -356,7 +356,7 @@ class GATv2Potential(nn.Module):
             strain = torch.zeros_like(data.cell, requires_grad=True)  # [n_graphs, 3, 3]
             eps = 0.5 * (strain + strain.transpose(1, 2))  # [n_graphs, 3, 3]
             strained.cell = data.cell + data.cell @ eps  # [n_graphs, 3, 3]
-            pos = pos + torch.einsum("ni,nij->nj", pos, eps[_graph_index(data)[0]])
+            pos = pos + torch.einsum("ni,nij->nj", pos, eps[graph_index(data)])
             inputs.append(strain)
         strained.pos = pos
         energy = self(strained)  # [n_graphs]
@@ -393,11 +393,3 @@ def unknown_species_message(z: list[int], species: tuple[int, ...]) -> str:
     where = ", ".join(map(str, bad[:5])) + (", ..." if len(bad) > 5 else "")
     return (f"the model knows only {known}; the structure has {', '.join(names)} "
             f"(atoms {where}). Train a model whose config.species includes them.")
-
-
-def _graph_index(data: Data) -> tuple[torch.Tensor, int]:
-    """[n_atoms] graph of each atom (``data.batch``, or zeros for one graph), n_graphs."""
-    batch = getattr(data, "batch", None)
-    if batch is None:
-        return torch.zeros(data.z.size(0), dtype=torch.long, device=data.z.device), 1
-    return batch, int(data.num_graphs)

@@ -1,5 +1,6 @@
-"""Layers shared by several models (radial bases, envelopes)."""
+"""Layers shared by several models (atom tables, radial bases, envelopes)."""
 
+from companion.nn.atom_table import CGCNNAtomTable
 from companion.nn.envelope import (
     BesselBasis,
     CosineCutoff,
@@ -12,6 +13,7 @@ from companion.nn.radial import GaussianExpansion, gaussian_expansion
 
 __all__ = [
     "BesselBasis",
+    "CGCNNAtomTable",
     "CosineCutoff",
     "GaussianExpansion",
     "PolynomialEnvelope",
