@@ -24,7 +24,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade "pip>=24"
-	$(BIN)/pip install "$(TORCH)" --extra-index-url $(TORCH_INDEX)
+	$(BIN)/pip install "$(TORCH)" $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
 	$(BIN)/pip install -e ".[test]"
 	$(BIN)/python -m companion doctor
 	touch $(STAMP)

@@ -1,4 +1,7 @@
-"""Shared fixtures: small real-looking structures built in code."""
+"""Shared fixtures (small real-looking structures built in code) and helpers.
+
+Helpers are imported as ``from tests.conftest import ...`` (``tests`` is a package).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from companion.exercises import CORRECT
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -50,7 +55,7 @@ def skewed():
 @pytest.fixture
 def ethanol():
     """An ethanol molecule (ASE Atoms), every atom displaced by ~0.05 Å from the G2
-    geometry so that no symmetry hides a wrong force. (tests/test_train_potential.py
+    geometry so that no symmetry hides a wrong force. (tests/train/test_potential.py
     overrides this name with the ethanol data set.)"""
     from ase.build import molecule
 
@@ -82,3 +87,21 @@ def random_rotation(rng: np.random.Generator) -> np.ndarray:
     if np.linalg.det(q) < 0:
         q[:, 0] = -q[:, 0]
     return q
+
+
+# ----------------------------------------------------------------- exercise self-checks
+def verdict(capsys, check, *args, **kwargs) -> str:
+    """Run a self-check and return what it printed (a check returns nothing)."""
+    assert check(*args, **kwargs) is None  # a check prints, it returns nothing
+    return capsys.readouterr().out
+
+
+def assert_correct(out: str) -> None:
+    assert CORRECT in out and "not yet" not in out, out
+
+
+def assert_hint(out: str, *words: str) -> None:
+    """Not correct, with a hint that contains every one of ``words``."""
+    assert CORRECT not in out and "not yet" in out and "Hint" in out, out
+    for word in words:
+        assert word in out, out

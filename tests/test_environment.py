@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 
-from conftest import REPO
+from tests.conftest import REPO
 
 
 def _pins(lines: list[str]) -> dict[str, str]:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from companion.data.external import LabeledDataset
     from companion.data.shipped import CrystalDataset
 
-__all__ = ["DataError", "available", "load"]
+__all__ = ["DataError", "available", "load", "test_split"]
 
 _SHIPPED = ("mp_eform", "mp_dielectric", "mp_elastic")
 # name -> (function in companion.data.external, fixed positional arguments)
@@ -39,11 +39,24 @@ _EXTERNAL: dict[str, tuple[str, tuple[Any, ...]]] = {
     "perov_5": ("load_perov_5", ()),
 }
 _SUBMODULES = ("external", "registry", "resolve", "shipped")
+# potential data sets whose upstream test file ``python -m companion train`` evaluates on
+_TEST_SPLITS = {"ethanol": "test_md", "acac": "test_md_300k", "mlearn": "test"}
 
 
 def available() -> list[str]:
     """Names accepted by :func:`load`: the shipped sets, then the external ones."""
     return [*_SHIPPED, *_EXTERNAL]
+
+
+def test_split(name: str) -> str | None:
+    """The upstream test split of a data set, for ``load(name, split=test_split(name))``.
+
+    ``"test_md"`` for ``ethanol``, ``"test_md_300k"`` for ``acac``, ``"test"`` for
+    ``mlearn``; None for sets without an upstream test file.
+    """
+    if name not in available():
+        raise DataError(f"unknown data set '{name}'; available: {', '.join(available())}")
+    return _TEST_SPLITS.get(name)
 
 
 def load(name: str, **kwargs: Any) -> CrystalDataset | LabeledDataset:

@@ -2,7 +2,7 @@
 
 The search itself is done by a field library: pymatgen's ``find_points_in_spheres`` or vesin,
 both correct for cells smaller than the cutoff, one-atom cells and skewed cells (checked
-against a brute-force enumeration in ``tests/test_neighbors.py``). ``benchmarks/graphs.py``
+against a brute-force enumeration in ``tests/graphs/test_neighbors.py``). ``benchmarks/graphs.py``
 measures both; the default (``"auto"``) takes the faster one for crystals (pymatgen) and
 vesin for molecules.
 

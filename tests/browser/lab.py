@@ -1,4 +1,4 @@
-"""Helpers for the browser tests (tests/test_browser.py, tests/test_browser_explorers.py):
+"""Helpers for the browser tests (tests/browser/test_notebook01.py, test_explorers.py):
 a throwaway JupyterLab server, page probes, and the Playwright plumbing they share (launch
 chromium, poll the notebook's state, wait for widgets, report errors, save artifacts).
 

@@ -26,7 +26,8 @@ import json
 import time
 
 import pytest
-from browser import lab  # tests/browser/lab.py: the shared JupyterLab + chromium helpers
+
+from tests.browser import lab  # tests/browser/lab.py: the shared JupyterLab + chromium helpers
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

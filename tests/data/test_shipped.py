@@ -18,7 +18,7 @@ from companion.data import load
 from companion.data.shipped import SHIPPED, load_shipped, split_hash
 from companion.errors import DataError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "data"
 COUNTS = {"mp_eform": 3938, "mp_dielectric": 1056, "mp_elastic": 1181}
 

@@ -3,29 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
-from exercise_checks import assert_correct, assert_hint, verdict
 
-from companion.exercises import CORRECT, NOT_ANSWERED, ch01
+from companion.exercises import NOT_ANSWERED, ch01
 from companion.graphs import bond_cosines, edge_vectors, neighbor_list, to_graph
-
-CHECKS = [ch01.check_rocksalt_neighbors, ch01.check_symmetric_cutoff, ch01.check_bond_angle,
-          ch01.check_cgcnn_edges, ch01.check_minimum_image]
-
-
-@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
-@pytest.mark.parametrize("answer", [None, ...])
-def test_unanswered_prints_not_answered(capsys, check, answer):
-    out = verdict(capsys, check, answer)
-    assert NOT_ANSWERED in out and CORRECT not in out
-
-
-@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
-@pytest.mark.parametrize("answer", ["nonsense", object(), [1, 2], -1, float("nan")])
-def test_nothing_raises_on_garbage(capsys, check, answer):
-    out = verdict(capsys, check, answer)
-    assert CORRECT not in out
+from tests.conftest import assert_correct, assert_hint, verdict
 
 
 def test_rocksalt_neighbors(capsys):

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import random_rotation
 from pymatgen.core import Lattice, Structure
 from torch_geometric.data import Batch
 from torch_geometric.loader import DataLoader
 
 from companion.graphs import bond_cosines, edge_vectors, line_graph, neighbor_list, to_graph
+from tests.conftest import random_rotation
 
 
 def per_atom_distances(obj, cutoff: float) -> list[np.ndarray]:

@@ -21,11 +21,11 @@ import sys
 import pytest
 import torch
 import torch.multiprocessing as mp
-from test_train import TARGET, TINY_GRAPH, one_thread, quiet, tiny  # noqa: F401 (fixture)
 
 from companion.data import load
 from companion.graphs.dataset import GraphDataset
 from companion.train import CHECKPOINT, PREVIOUS, evaluate, fit, load_checkpoint
+from tests.train.test_loop import TARGET, TINY_GRAPH, one_thread, quiet, tiny  # noqa: F401 (fixture)
 
 N_TRAIN, N_VAL = 96, 30  # 96 = 3 global batches of 32: no padding by DistributedSampler
 WEIGHT_ATOL = 1e-5

@@ -15,7 +15,6 @@ from ase import Atoms, units
 from ase.build import molecule
 from ase.md.velocitydistribution import Stationary, thermalize_momenta
 from ase.md.verlet import VelocityVerlet
-from conftest import random_rotation
 from torch_geometric.data import Batch
 from torch_geometric.utils import scatter, softmax
 
@@ -30,6 +29,7 @@ from companion.nn.envelope import (
     PolynomialEnvelope,
     make_envelope,
 )
+from tests.conftest import random_rotation
 
 CUTOFF = 3.0  # Å
 SCALE = 10.0  # eV: energy scale of the random models, so that forces are ~0.1-1 eV/Å

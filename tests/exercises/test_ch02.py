@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
 import torch
 import torch.nn.functional as fn
-from exercise_checks import assert_correct, assert_hint, verdict
 from torch_geometric.utils import scatter
 
 from companion.exercises import CORRECT, NOT_ANSWERED, ch02
 from companion.models.cgcnn import CGCNN, CGCNNConfig, CGCNNConv
-
-CHECKS = [ch02.check_conv_parameters, ch02.check_pooling, ch02.check_ungated,
-          ch02.check_batchnorm]
-
-
-@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
-@pytest.mark.parametrize("answer", [None, ...])
-def test_unanswered_prints_not_answered(capsys, check, answer):
-    out = verdict(capsys, check, answer)
-    assert NOT_ANSWERED in out and CORRECT not in out
-
-
-@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
-@pytest.mark.parametrize("answer", ["nonsense", object(), [1, 2], -1, float("nan"), 3.5])
-def test_nothing_raises_on_garbage(capsys, check, answer):
-    out = verdict(capsys, check, answer)
-    assert CORRECT not in out
-
+from tests.conftest import assert_correct, assert_hint, verdict
 
 # ------------------------------------------------------------------ parameters
 

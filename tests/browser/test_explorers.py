@@ -1,13 +1,13 @@
 """The explorers of notebooks 03 and 04 work in a real JupyterLab, in headless chromium.
 
-The unit tests (tests/test_linegraph_viz.py, tests/test_exercises_ch04.py) set widget values
+The unit tests (tests/viz/test_linegraph.py, tests/exercises/test_ch04.py) set widget values
 in the kernel; they cannot show that a choice made in the browser reaches the kernel and
 that the redrawn figure reaches the page. This test serves JupyterLab, opens
 tests/browser/explorers.ipynb (which builds both explorers as the notebooks do) in Debian's
 chromium through Playwright, runs all cells and checks:
 
 1. no error output in any cell and no JavaScript error in the console (the ignore list of
-   tests/browser/lab.py, as tests/test_browser.py),
+   tests/browser/lab.py, as tests/browser/test_notebook01.py),
 2. the line-graph explorer's 3D figure (``.companion-linegraph-figure``), its angle histogram
    (``.companion-angle-hist``) and the attention explorer's figure
    (``.companion-attention-figure``) rendered as plotly plots (``.js-plotly-plot``),
@@ -30,7 +30,8 @@ import re
 import time
 
 import pytest
-from browser import lab  # tests/browser/lab.py: the shared JupyterLab + chromium helpers
+
+from tests.browser import lab  # tests/browser/lab.py: the shared JupyterLab + chromium helpers
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -17,7 +17,7 @@ from companion.data import registry, resolve
 from companion.data.registry import DatasetEntry, FileEntry
 from companion.errors import DataError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 NAMES = {"ean", "ethanol", "3bpa", "acac", "mlearn", "mp_phonons", "matcalc_elasticity",
          "matcalc_heat_capacity", "perov_5", "ani1_subset"}
 

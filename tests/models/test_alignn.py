@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import random_rotation
 from pymatgen.core import Lattice, Structure
 from torch_geometric.data import Batch
 
@@ -19,6 +18,7 @@ from companion.models.alignn import (
     RBFExpansion,
     count_parameters,
 )
+from tests.conftest import random_rotation
 
 SMALL = {"alignn_layers": 2, "gcn_layers": 1, "hidden_features": 16, "embedding_features": 8,
          "edge_input_features": 20, "triplet_input_features": 10}

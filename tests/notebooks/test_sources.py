@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 GENERATORS = sorted(SCRIPTS.glob("make_notebook*.py"))
 
 

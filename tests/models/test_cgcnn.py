@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import random_rotation
 from pymatgen.core import Lattice, Structure
 from torch_geometric.loader import DataLoader
 
@@ -30,6 +29,7 @@ from companion.models.cgcnn import (
     load_pretrained,
     pretrained_path,
 )
+from tests.conftest import random_rotation
 
 N_FLLA = 60  # the first 60 FLLA structures, by index: no selection
 TOL = 1e-4  # eV/atom, ours vs the original code

@@ -12,7 +12,7 @@ from companion.data import external as ex
 from companion.data import load, registry, resolve
 from companion.errors import DataError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _shared_dir() -> Path | None:
