@@ -3,6 +3,7 @@
 Schema of every graph: :mod:`companion.graphs.keys`.
 """
 
+from companion.graphs.arrays import atoms_of, cell_edges, edge_arrays
 from companion.graphs.atoms import AtomsArrays, as_atoms_arrays
 from companion.graphs.build import DEFAULTS, CrystalGraph, to_graph
 from companion.graphs.dataset import GraphDataset
@@ -18,8 +19,11 @@ __all__ = [
     "GraphDataset",
     "NeighborList",
     "as_atoms_arrays",
+    "atoms_of",
     "atom_features",
     "bond_cosines",
+    "cell_edges",
+    "edge_arrays",
     "edge_vectors",
     "graph_index",
     "line_graph",

@@ -24,11 +24,11 @@ from typing import Any
 _WHERE = {
     "structure_view": "structure",
     "periodic_images": "structure",
-    "element_color": "structure",
+    "element_color": "style",
+    "element_symbol": "style",
     "graph_figure": "graph",
     "update_graph_figure": "graph",
     "graph_trace_data": "graph",
-    "edge_arrays": "graph",
     "drawn_edge_count": "graph",
     "GraphExplorer": "widgets",
     "graph_explorer": "widgets",

@@ -126,7 +126,7 @@ def _bond_traces(arrays: dict[str, np.ndarray], center: int | None, min_alpha: f
 
 
 def _atom_trace(z: np.ndarray, pos: np.ndarray, center: int | None) -> dict[str, Any]:
-    from companion.viz.structure import element_color, element_symbol
+    from companion.viz.style import element_color, element_symbol
 
     size = np.where(z == 1, 7.0, 11.0)
     if center is not None:
@@ -201,7 +201,7 @@ class AttentionExplorer:
         self.graph, self.alphas = graph, [_numpy(a) for a in alphas]
         n_layers, n_heads = len(self.alphas), self.alphas[0].shape[1]
         z, _, _ = _atoms(graph)
-        from companion.viz.structure import element_symbol
+        from companion.viz.style import element_symbol
 
         self.layer = w.Dropdown(options=[(f"layer {t + 1}", t) for t in range(n_layers)],
                                 value=0, description="layer")

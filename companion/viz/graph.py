@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from companion.graphs.atoms import AtomsArrays, as_atoms_arrays
-from companion.viz.structure import cell_edges, element_color, element_symbol
+from companion.graphs.arrays import atoms_of, cell_edges, edge_arrays
+from companion.graphs.atoms import AtomsArrays
+from companion.viz.style import element_color, element_symbol
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -34,33 +35,8 @@ TRACES = (CELL, IMAGES, EDGES, SELECTED_EDGES, SELECTED_ATOM)
 HIGHLIGHT_COLOR = "crimson"
 
 
-def atoms_of(obj: Any) -> AtomsArrays:
-    """Plain arrays of a structure, or of a graph (``z, pos, cell, pbc`` of a CrystalGraph)."""
-    if hasattr(obj, "edge_index") and hasattr(obj, "pos"):
-        pbc = obj.pbc.reshape(-1).numpy() if getattr(obj, "pbc", None) is not None else True
-        return as_atoms_arrays((obj.z.numpy(), obj.pos.double().numpy(),
-                                obj.cell.reshape(3, 3).double().numpy(), pbc))
-    return as_atoms_arrays(obj)
 
 
-def edge_arrays(graph: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Edges of a ``CrystalGraph`` or ``NeighborList`` as numpy arrays.
-
-    Returns:
-        src [n_edges], dst [n_edges], shift [n_edges, 3] (int64) and pad [n_edges] (bool,
-        True for the padding edges of the CGCNN policy, which are not bonds).
-    """
-    if hasattr(graph, "edge_index"):
-        src, dst = (a.numpy().astype(np.int64) for a in graph.edge_index)
-        shift = np.rint(graph.edge_shift.double().numpy()).astype(np.int64).reshape(-1, 3)
-        pad = getattr(graph, "edge_pad", None)
-        pad = np.zeros(len(src), bool) if pad is None else pad.numpy().astype(bool)
-        return src, dst, shift, pad
-    if hasattr(graph, "src") and hasattr(graph, "shift"):
-        src = np.asarray(graph.src, np.int64)
-        return src, np.asarray(graph.dst, np.int64), np.asarray(graph.shift, np.int64), \
-            np.zeros(len(src), bool)
-    raise TypeError(f"expected a CrystalGraph or a NeighborList, got {type(graph).__name__}.")
 
 
 def _segments(start: np.ndarray, end: np.ndarray) -> tuple[list, list, list]:

@@ -36,15 +36,14 @@ import numpy as np
 import torch
 
 from companion.graphs import bond_cosines, edge_vectors, line_graph
+from companion.graphs.arrays import atoms_of, edge_arrays
 from companion.viz.graph import (
     EDGES,
     SELECTED_ATOM,
     SELECTED_EDGES,
-    atoms_of,
-    edge_arrays,
     graph_figure,
 )
-from companion.viz.structure import element_color, element_symbol
+from companion.viz.style import element_color, element_symbol
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from companion.graphs.arrays import cell_edges, edge_arrays
 from companion.graphs.atoms import AtomsArrays, as_atoms_arrays
 
 if TYPE_CHECKING:
@@ -40,38 +41,12 @@ BOUNDARY_TOL = 1e-3
 """Fractional-coordinate tolerance for an atom to count as lying on a cell face."""
 
 
-def element_symbol(z: int) -> str:
-    """Chemical symbol of atomic number ``z``."""
-    from ase.data import chemical_symbols
-
-    return chemical_symbols[int(z)]
 
 
-def element_color(z: int) -> str:
-    """Jmol color of element ``z`` as ``"rgb(r, g, b)"`` (the colors NGL uses too)."""
-    from ase.data.colors import jmol_colors
-
-    r, g, b = (int(round(255 * c)) for c in jmol_colors[int(z)])
-    return f"rgb({r}, {g}, {b})"
 
 
-def cell_corners(cell: np.ndarray, origin: np.ndarray | None = None) -> np.ndarray:
-    """[8, 3] Cartesian corners (Å) of the parallelepiped spanned by the rows of ``cell``."""
-    frac = np.array(list(product((0, 1), repeat=3)), dtype=np.float64)  # [8, 3]
-    corners = frac @ np.asarray(cell, dtype=np.float64)  # [8, 3]
-    return corners if origin is None else corners + origin
 
 
-def cell_edges(cell: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The 12 edges of the unit cell as pairs of Cartesian points (Å)."""
-    corners = cell_corners(cell)
-    frac = np.array(list(product((0, 1), repeat=3)))  # [8, 3] same order as corners
-    edges = []
-    for a in range(8):
-        for b in range(a + 1, 8):
-            if np.abs(frac[a] - frac[b]).sum() == 1:  # differ along one lattice vector
-                edges.append((corners[a], corners[b]))
-    return edges
 
 
 def periodic_images(
@@ -148,8 +123,6 @@ def _heuristic_bonds(pos: np.ndarray, nearest: np.ndarray, tolerance: float
 
 def _graph_segments(atoms: AtomsArrays, graph: Any) -> tuple[np.ndarray, np.ndarray]:
     """[n_edges, 3] start (center i) and end (image of neighbor j) of each graph edge."""
-    from companion.viz.graph import edge_arrays
-
     src, dst, shift, _ = edge_arrays(graph)
     start = atoms.pos[dst]  # [n_edges, 3]
     end = atoms.pos[src] + shift @ atoms.cell  # [n_edges, 3]
@@ -204,8 +177,6 @@ def structure_view(
     atoms = as_atoms_arrays(obj)
     idx, shift, pos = periodic_images(atoms, supercell, boundary)
     if graph is not None and atoms.periodic:  # add the neighbor images the edges reach
-        from companion.viz.graph import edge_arrays
-
         src, _, eshift, _ = edge_arrays(graph)
         extra = np.unique(np.column_stack([src, eshift]), axis=0)  # [n_images, 4]
         have = {(int(i), *map(int, s)) for i, s in zip(idx, shift, strict=True)}

@@ -26,9 +26,10 @@ from typing import Any
 import numpy as np
 
 from companion.graphs import edge_vectors, to_graph
+from companion.graphs.arrays import edge_arrays
 from companion.graphs.atoms import AtomsArrays, as_atoms_arrays
-from companion.viz.graph import edge_arrays, edge_summary, graph_figure, update_graph_figure
-from companion.viz.structure import element_symbol
+from companion.viz.graph import edge_summary, graph_figure, update_graph_figure
+from companion.viz.style import element_symbol
 
 CUTOFF_CLASS = "companion-cutoff-slider"
 K_CLASS = "companion-k-slider"

@@ -135,11 +135,13 @@ def test_partners_meet_the_selected_bond_at_the_shared_atom(cscl):
     # the angle drawn is the angle of the triplet
     for seg, angle in zip(e1, info["angle"][info["role"] == "e1"], strict=True):
         u, v = s_pos - t_pos, seg[0] - t_pos
-        drawn = np.degrees(np.arccos(u @ v / np.linalg.norm(u) / np.linalg.norm(v)))
+        cos = np.clip(u @ v / np.linalg.norm(u) / np.linalg.norm(v), -1.0, 1.0)  # 180° rounds past -1
+        drawn = np.degrees(np.arccos(cos))
         assert drawn == pytest.approx(angle, abs=1e-3)
     for seg, angle in zip(e2, info["angle"][info["role"] == "e2"], strict=True):
         u, v = seg[1] - s_pos, t_pos - s_pos
-        drawn = np.degrees(np.arccos(u @ v / np.linalg.norm(u) / np.linalg.norm(v)))
+        cos = np.clip(u @ v / np.linalg.norm(u) / np.linalg.norm(v), -1.0, 1.0)  # 180° rounds past -1
+        drawn = np.degrees(np.arccos(cos))
         assert drawn == pytest.approx(angle, abs=1e-3)
     # hover text names the angle; the shared atoms are the two ends of the bond
     assert all("θ at" in t for t in role(fig, AS_E1).hovertext if t)
