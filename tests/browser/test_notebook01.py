@@ -51,8 +51,6 @@ def chromium_path() -> str:
 def lab_server(request, tmp_path):
     """A JupyterLab server on a scratch copy of notebooks/, terminated however the test ends."""
     notebook = request.param
-    if not notebook.exists():
-        pytest.skip(f"{notebook.relative_to(lab.REPO)} does not exist yet")
     with lab.serve_notebook(notebook, tmp_path, timeout=45.0) as served:
         yield served
 

@@ -186,7 +186,6 @@ def test_attention_arrays_follow_periodic_images():
 
 
 def test_attention_explorer_redraws(model, atoms):
-    pytest.importorskip("ipywidgets")
     from companion.viz.attention import attention_explorer
 
     explorer = attention_explorer(model, atoms)

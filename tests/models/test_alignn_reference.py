@@ -77,8 +77,6 @@ def structures() -> list[Structure]:
 
 @pytest.fixture(scope="module")
 def ref():
-    pytest.importorskip("alignn", reason="reference ALIGNN (pip install alignn==2026.8.11, "
-                        "test extra) not installed: cross-check against it skipped")
     import alignn.graphs
     import alignn.torch_graph_builder
     from jarvis.core.atoms import Atoms

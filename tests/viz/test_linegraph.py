@@ -7,9 +7,6 @@ import pytest
 
 from companion.graphs import line_graph, to_graph
 
-pytest.importorskip("plotly")
-pytest.importorskip("ipywidgets")
-
 A_SI = 5.43  # Å, diamond Si
 TETRAHEDRAL = np.degrees(np.arccos(-1.0 / 3.0))  # 109.47°
 A_CSCL = 4.11  # Å
@@ -135,12 +132,14 @@ def test_partners_meet_the_selected_bond_at_the_shared_atom(cscl):
     # the angle drawn is the angle of the triplet
     for seg, angle in zip(e1, info["angle"][info["role"] == "e1"], strict=True):
         u, v = s_pos - t_pos, seg[0] - t_pos
-        cos = np.clip(u @ v / np.linalg.norm(u) / np.linalg.norm(v), -1.0, 1.0)  # 180° rounds past -1
+        # clipped: a 180° angle may round past -1
+        cos = np.clip(u @ v / (np.linalg.norm(u) * np.linalg.norm(v)), -1, 1)
         drawn = np.degrees(np.arccos(cos))
         assert drawn == pytest.approx(angle, abs=1e-3)
     for seg, angle in zip(e2, info["angle"][info["role"] == "e2"], strict=True):
         u, v = seg[1] - s_pos, t_pos - s_pos
-        cos = np.clip(u @ v / np.linalg.norm(u) / np.linalg.norm(v), -1.0, 1.0)  # 180° rounds past -1
+        # clipped: a 180° angle may round past -1
+        cos = np.clip(u @ v / (np.linalg.norm(u) * np.linalg.norm(v)), -1, 1)
         drawn = np.degrees(np.arccos(cos))
         assert drawn == pytest.approx(angle, abs=1e-3)
     # hover text names the angle; the shared atoms are the two ends of the bond
@@ -222,6 +221,5 @@ def test_explorer_defaults_to_the_alignn_graph(cscl):
 def test_viz_exports_the_explorer():
     import companion.viz as viz
 
-    if "line_graph_explorer" not in viz.__all__:
-        pytest.skip("companion.viz does not export the line-graph names yet")
+    assert "line_graph_explorer" in viz.__all__
     assert viz.line_graph_explorer.__module__ == "companion.viz.linegraph"

@@ -5,8 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytest.importorskip("plotly")
-
 from companion.viz import parity  # noqa: E402
 
 

@@ -12,9 +12,6 @@ import torch
 
 from companion.graphs import neighbor_list, to_graph
 
-pytest.importorskip("plotly")
-pytest.importorskip("ipywidgets")
-
 A_CSCL = 4.11  # Å, CsCl lattice constant
 D_CS_CL = A_CSCL * np.sqrt(3) / 2  # Å, 3.56: nearest Cs-Cl distance
 
@@ -164,7 +161,8 @@ def test_periodic_images_boundary_and_supercell(cscl):
 
 
 def test_structure_view_builds_an_nglview_widget(cscl):
-    nglview = pytest.importorskip("nglview")
+    import nglview
+
     from companion.viz import structure_view
 
     with warnings.catch_warnings():
@@ -181,7 +179,6 @@ def test_structure_view_builds_an_nglview_widget(cscl):
 
 
 def test_structure_view_refuses_too_many_atoms(cscl):
-    pytest.importorskip("nglview")
     from companion.viz import structure_view
 
     with pytest.raises(ValueError, match="max_atoms"):
