@@ -7,9 +7,15 @@ Measures, for each shipped set, ``load(name)`` + ``len`` + every target array:
   is not), median of several runs;
 * warm: repeated loads in one process (the checksum is memoized per file).
 
+``--external`` instead times one ``load(name)`` of every other registered set (the external
+sets, with their default arguments, and the fixtures of ``data/``) in this process; the
+files are resolved as usual (``data/``, the user cache, ``COMPANION_DATA_DIRS``); a file
+that is not local yet is downloaded first, and that time is included.
+
 Usage::
 
     python benchmarks/data_load.py [--repeat 5]
+    COMPANION_DATA_DIRS=../shared/data python benchmarks/data_load.py --external
 """
 
 from __future__ import annotations
@@ -58,12 +64,31 @@ def warm(name: str, repeat: int) -> list[float]:
     return out
 
 
+def external() -> int:
+    """Print the time of one load of every registered set that is not shipped."""
+    from companion.data import DATASETS
+    from companion.data.shipped import SHIPPED
+
+    print(f"{'data set':22s} {'records':>8s} {'load (s)':>9s}")
+    for name, entry in DATASETS.items():
+        if name in SHIPPED or entry.provenance_only:
+            continue
+        t0 = time.perf_counter()
+        ds = entry.load()
+        print(f"{name:22s} {len(ds):8d} {time.perf_counter() - t0:9.2f}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print a table of median load times; exit 1 if mp_eform misses the budget."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--external", action="store_true",
+                        help="time every external set and fixture instead")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO))
+    if args.external:
+        return external()
     from companion.data.shipped import SHIPPED, load_shipped
 
     print(f"{'data set':15s} {'records':>8s} {'cold (s)':>9s} {'warm (s)':>9s}")

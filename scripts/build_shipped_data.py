@@ -13,7 +13,8 @@ For maintainers (``make data``). Steps:
    occupancies 1, positive moduli) and exclude, with the reason recorded in the file, any
    that fail (none do for 0.3.9);
 4. write one compressed ``.npz`` per set (no object arrays, ``np.load(allow_pickle=False)``
-   works) and ``data/SHA256SUMS``.
+   works), and write their sha256 into the checksum registry ``companion/data/registry.txt``
+   (only when writing to ``data/``).
 
 The output is byte-for-byte reproducible: the zip members get a fixed timestamp and a fixed
 order, and the train/val/test split is a seeded permutation (``numpy.random.default_rng(0)``)
@@ -234,7 +235,7 @@ def seeded_split(n: int, seed: int) -> np.ndarray:
 
 def build_set(spec: SetSpec, ref: str, rows: list[dict[str, str]], source: str) -> dict:
     """Arrays of one shipped set (see data/README.md for the layout)."""
-    from companion.data.shipped import split_hash, split_indices
+    from companion.data.records import split_hash, split_indices
 
     keep_ids, formulas, zs, fracs, lattices, n_atoms = [], [], [], [], [], []
     targets: dict[str, list[float]] = {t: [] for t, _, _ in spec.targets}
@@ -338,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"{sdist}: sha256 {digest} != expected {SDIST_SHA256}")
         print(f"{sdist.name}: sha256 {digest} (verified)")
         args.out.mkdir(parents=True, exist_ok=True)
-        sums = []
+        sums: dict[str, str] = {}
         with tarfile.open(sdist, "r:gz") as tar:
             for spec in SETS:
                 ref, rows = read_csv_member(tar, spec.member)
@@ -348,9 +349,13 @@ def main(argv: list[str] | None = None) -> int:
                 path = args.out / f"{spec.name}.npz"
                 write_npz(path, arrays)
                 report(spec, arrays)
-                sums.append(f"{sha256_bytes_of(path)}  {path.name}\n")
-    (args.out / "SHA256SUMS").write_text("".join(sums))
-    print(f"wrote {args.out / 'SHA256SUMS'}")
+                sums[path.name] = sha256_bytes_of(path)
+                print(f"  sha256 {sums[path.name]}  {path.name}")
+    if args.out.resolve() == (REPO / "data").resolve():
+        from companion.data.resolve import REGISTRY, update_checksums
+
+        update_checksums(sums, "shipped in data/ (scripts/build_shipped_data.py)")
+        print(f"updated {REGISTRY}")
     return 0
 
 

@@ -1,51 +1,39 @@
-"""Data sets: shipped (``data/``), external (registry + resolver) and their loaders.
+"""Data sets by name: the shipped ones (``data/``), the external ones, and small fixtures.
 
-* :func:`load` — one entry point by name. Shipped sets (``mp_eform``, ``mp_dielectric``,
-  ``mp_elastic``) load from ``data/*.npz`` in well under a second; external sets
-  (``ethanol``, ``3bpa``, ``acac``, ``ean``, ``mlearn``, ``mp_phonons``,
-  ``matcalc_elasticity``, ``matcalc_heat_capacity``, ``perov_5``) are resolved through
-  :mod:`companion.data.resolve` (``data/``, user cache, ``COMPANION_DATA_DIRS``, download)
-  and parsed by :mod:`companion.data.external`; keyword arguments go to their loader.
-* :mod:`companion.data.registry` — upstream location, commit, sha256, license, citation.
-* :mod:`companion.data.shipped` — :class:`~companion.data.shipped.CrystalDataset`.
+* :data:`DATASETS` — name -> :class:`~companion.data.entry.DatasetEntry`: the loader
+  (``entry.load``), the upstream test split (``entry.test_split``), the files, upstream
+  repository and commit, license and citation. Each entry sits beside its loader in
+  :mod:`companion.data.sets`.
+* :func:`load` — ``load(name, **kwargs)`` is ``DATASETS[name].load(**kwargs)``. Shipped sets
+  (``mp_eform``, ``mp_dielectric``, ``mp_elastic``) and the fixtures (``ethanol_sample``,
+  ``ean_sample``) load from ``data/``; external sets (``ethanol``, ``3bpa``, ``acac``,
+  ``ean``, ``mlearn``, ``mp_phonons``, ``matcalc_elasticity``, ``matcalc_heat_capacity``,
+  ``perov_5``) are resolved by :mod:`companion.data.resolve` (``data/``, user cache,
+  ``COMPANION_DATA_DIRS``, then a checksummed download with pooch).
+* :mod:`companion.data.records` — :class:`LabeledDataset`, :class:`LabeledRecord` and the
+  splits; :mod:`companion.data.shipped` — :class:`CrystalDataset`;
+  :mod:`companion.data.parsers` — the file formats.
 
-Submodules are imported on first use; importing this package is cheap.
+Importing this package imports numpy, not ASE, pymatgen or pooch.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from companion.data.entry import DatasetEntry
+from companion.data.records import LabeledDataset, LabeledRecord
+from companion.data.registry import DATASETS, get
+from companion.data.shipped import CrystalDataset
 from companion.errors import DataError
 
-if TYPE_CHECKING:
-    from companion.data.external import LabeledDataset
-    from companion.data.shipped import CrystalDataset
-
-__all__ = ["DataError", "available", "load", "test_split"]
-
-_SHIPPED = ("mp_eform", "mp_dielectric", "mp_elastic")
-# name -> (function in companion.data.external, fixed positional arguments)
-_EXTERNAL: dict[str, tuple[str, tuple[Any, ...]]] = {
-    "ethanol": ("load_ethanol", ()),
-    "3bpa": ("load_3bpa", ()),
-    "acac": ("load_acac", ()),
-    "ean": ("load_ean", ()),
-    "mlearn": ("load_mlearn", ()),
-    "mp_phonons": ("load_mp_phonons", ()),
-    "matcalc_elasticity": ("load_matcalc", ("elasticity",)),
-    "matcalc_heat_capacity": ("load_matcalc", ("heat_capacity",)),
-    "perov_5": ("load_perov_5", ()),
-}
-_SUBMODULES = ("external", "registry", "resolve", "shipped")
-# potential data sets whose upstream test file ``python -m companion train`` evaluates on
-_TEST_SPLITS = {"ethanol": "test_md", "acac": "test_md_300k", "mlearn": "test"}
+__all__ = ["DATASETS", "CrystalDataset", "DataError", "DatasetEntry", "LabeledDataset",
+           "LabeledRecord", "available", "load", "test_split"]
 
 
 def available() -> list[str]:
-    """Names accepted by :func:`load`: the shipped sets, then the external ones."""
-    return [*_SHIPPED, *_EXTERNAL]
+    """Names accepted by :func:`load`: the shipped sets, the external ones, the fixtures."""
+    return [name for name, entry in DATASETS.items() if not entry.provenance_only]
 
 
 def test_split(name: str) -> str | None:
@@ -53,45 +41,28 @@ def test_split(name: str) -> str | None:
 
     ``"test_md"`` for ``ethanol``, ``"test_md_300k"`` for ``acac``, ``"test"`` for
     ``mlearn``; None for sets without an upstream test file.
+
+    Raises:
+        DataError: unknown name (the message lists the available names).
     """
-    if name not in available():
-        raise DataError(f"unknown data set '{name}'; available: {', '.join(available())}")
-    return _TEST_SPLITS.get(name)
+    return get(name).test_split
 
 
 def load(name: str, **kwargs: Any) -> CrystalDataset | LabeledDataset:
-    """Load a data set by name.
+    """Load a data set by name: ``DATASETS[name].load(**kwargs)``.
 
     Args:
-        name: A shipped set (``mp_eform``, ``mp_dielectric``, ``mp_elastic``) or an external
-            one (see :func:`available`).
+        name: A shipped set (``mp_eform``, ``mp_dielectric``, ``mp_elastic``), an external
+            one or a fixture (see :func:`available`).
         **kwargs: Passed to the loader: ``directory=`` for shipped sets; e.g. ``split=`` for
             ``ethanol``, ``element=`` and ``split=`` for ``mlearn``.
 
     Returns:
         A :class:`~companion.data.shipped.CrystalDataset` (shipped) or a
-        :class:`~companion.data.external.LabeledDataset` (external).
+        :class:`~companion.data.records.LabeledDataset` (external and fixtures).
 
     Raises:
-        DataError: unknown name (the message lists the available names), or a file that is
-            missing or fails its checksum.
+        DataError: unknown name (the message lists the available names), a set registered
+            for provenance only, or a file that is missing or fails its checksum.
     """
-    if name in _SHIPPED:
-        from companion.data.shipped import load_shipped
-
-        return load_shipped(name, **kwargs)
-    if name in _EXTERNAL:
-        from companion.data import external
-
-        func, args = _EXTERNAL[name]
-        return getattr(external, func)(*args, **kwargs)
-    if name == "ani1_subset":
-        raise DataError("ani1_subset is registered for provenance only: reading its HDF5 file "
-                        "needs h5py, which the course environment does not install")
-    raise DataError(f"unknown data set '{name}'; available: {', '.join(available())}")
-
-
-def __getattr__(name: str) -> Any:
-    if name in _SUBMODULES:
-        return importlib.import_module(f"companion.data.{name}")
-    raise AttributeError(f"module 'companion.data' has no attribute '{name}'")
+    return get(name).load(**kwargs)

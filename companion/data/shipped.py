@@ -15,7 +15,7 @@ Each file holds, per record, the material id, reduced formula, atomic numbers, f
 coordinates and lattice (rows = lattice vectors, Å), the targets, and a stored 80/10/10
 train/val/test split (seeded permutation, seed 0). Atoms of all records are concatenated;
 record ``i`` owns atoms ``offsets[i]:offsets[i + 1]``. The loader checks each file's sha256
-against ``data/SHA256SUMS`` and the split against its stored hash.
+against ``companion/data/registry.txt`` and the split against its stored hash.
 
 Example:
     >>> from companion.data import load
@@ -28,14 +28,14 @@ Example:
 from __future__ import annotations
 
 import functools
-import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from companion.data.resolve import repo_data_dir, sha256_file
+from companion.data.records import SPLIT_NAMES, split_hash, split_indices
+from companion.data.resolve import REGISTRY, checksum, repo_data_dir, sha256_file
 from companion.errors import DataError
 
 if TYPE_CHECKING:
@@ -53,43 +53,8 @@ __all__ = [
 ]
 
 SHIPPED = ("mp_eform", "mp_dielectric", "mp_elastic")
-SPLIT_NAMES = ("train", "val", "test")  # split codes 0, 1, 2
 FORMAT_VERSION = 1
 _META_KEYS = ("description", "citation", "upstream_reference", "source", "license")
-
-
-def split_indices(codes: np.ndarray) -> dict[str, np.ndarray]:
-    """Turn per-record split codes (0 train, 1 val, 2 test) into sorted index arrays.
-
-    Args:
-        codes: Integer split code per record, shape [n_records].
-
-    Returns:
-        ``{"train": idx, "val": idx, "test": idx}``, each an int64 array, ascending.
-    """
-    codes = np.asarray(codes)
-    return {name: np.flatnonzero(codes == k).astype(np.int64) for k, name in
-            enumerate(SPLIT_NAMES)}
-
-
-def split_hash(split: Mapping[str, np.ndarray]) -> str:
-    """sha256 identifying a split, to record next to a trained model.
-
-    The hash covers, for ``train``, ``val`` and ``test`` in this order, the name, the count
-    and the indices as little-endian int64.
-
-    Args:
-        split: ``{"train", "val", "test"}`` -> index arrays.
-
-    Returns:
-        64-character hex digest.
-    """
-    h = hashlib.sha256()
-    for name in SPLIT_NAMES:
-        idx = np.asarray(split[name], dtype="<i8")
-        h.update(f"{name}:{idx.size}:".encode())
-        h.update(idx.tobytes())
-    return h.hexdigest()
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -319,28 +284,14 @@ class CrystalDataset(Sequence[CrystalRecord]):
                 f"sha256 {self._split_hash[:12]}))")
 
 
-def _expected_sha256() -> dict[str, str]:
-    """File name -> sha256 from the package's ``data/SHA256SUMS``."""
-    sums = repo_data_dir() / "SHA256SUMS"
-    try:
-        text = sums.read_text()
-    except OSError as exc:
-        raise DataError(f"cannot read the checksums of the shipped data, {sums}: {exc}") from exc
-    out = {}
-    for line in text.splitlines():
-        if line.strip():
-            digest, fname = line.split(maxsplit=1)
-            out[fname.strip().lstrip("*")] = digest
-    return out
-
-
 def load_shipped(name: str, *, directory: str | Path | None = None) -> CrystalDataset:
     """Load a shipped data set, verifying its checksum and stored split.
 
     Args:
         name: One of :data:`SHIPPED`.
         directory: Folder to read ``<name>.npz`` from (default: the repository's ``data/``).
-            The file is always checked against the package's ``data/SHA256SUMS``.
+            The file is always checked against the checksum registry
+            (``companion/data/registry.txt``).
 
     Returns:
         The :class:`CrystalDataset`.
@@ -355,14 +306,12 @@ def load_shipped(name: str, *, directory: str | Path | None = None) -> CrystalDa
     if not path.is_file():
         raise DataError(f"{path} is missing; rebuild it with `make data` "
                         "(scripts/build_shipped_data.py)")
-    expected = _expected_sha256().get(path.name)
-    if expected is None:
-        raise DataError(f"{path.name} is not listed in {repo_data_dir() / 'SHA256SUMS'}")
+    expected = checksum(path.name)
     actual = sha256_file(path)
     if actual != expected:
         raise DataError(
             f"refusing {path}: sha256 {actual} does not match {expected} from "
-            f"{repo_data_dir() / 'SHA256SUMS'}; the file is corrupt or was changed. "
+            f"{REGISTRY}; the file is corrupt or was changed. "
             "Restore it (git checkout data/) or rebuild it with `make data`."
         )
     try:

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from companion.data import load
+from companion.data.resolve import checksums
 from companion.data.shipped import SHIPPED, load_shipped, split_hash
 from companion.errors import DataError
 
@@ -80,10 +81,12 @@ def test_npz_is_plain_arrays(name):
     assert "matminer-0.3.9.tar.gz" in str(arrays["source"])
 
 
-def test_sha256sums_lists_every_file():
-    sums = dict(line.split()[::-1] for line in (DATA / "SHA256SUMS").read_text().splitlines())
-    assert set(sums) == {f"{n}.npz" for n in SHIPPED}
-    for fname, digest in sums.items():
+def test_checksum_registry_lists_every_file_of_data():
+    """Every .npz of data/ (shipped sets and fixtures) has its sha256 in the one registry."""
+    local = {k: v for k, v in checksums().items() if "/" not in k}
+    assert set(local) == {p.name for p in DATA.glob("*.npz")}
+    assert {f"{n}.npz" for n in SHIPPED} <= set(local)
+    for fname, digest in local.items():
         assert hashlib.sha256((DATA / fname).read_bytes()).hexdigest() == digest
 
 
@@ -199,8 +202,10 @@ def test_load_builds_no_pymatgen_objects():
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 
 
-@pytest.mark.skipif(_find_sdist() is None, reason="matminer-0.3.9 sdist not at hand "
-                    "(set COMPANION_MATMINER_SDIST); hard-coded values are checked instead")
+@pytest.mark.skipif(_find_sdist() is None, reason=(
+    "matminer-0.3.9 sdist not at hand; it comes from PyPI: `pip download --no-deps "
+    "--no-binary :all: matminer==0.3.9 -d /tmp/dl` (or set COMPANION_MATMINER_SDIST=PATH). "
+    "The hard-coded values of the other tests are checked instead"))
 @pytest.mark.parametrize("name", SHIPPED)
 def test_structures_equal_pymatgen_parse_of_csv(name):
     build = _build_module()
