@@ -168,7 +168,7 @@ nl = neighbor_list(structure, cutoff)
 symbols = [site.specie.symbol for site in structure]
 print(f"{len(nl)} directed pairs within {cutoff} Å")
 print("neighbors per atom:", dict(zip([f"{i}:{s}" for i, s in enumerate(symbols)],
-                                      nl.counts(len(structure)).tolist())))
+                                      nl.counts(len(structure)).tolist(), strict=True)))
 pd.DataFrame({
     "center i (dst)": [f"{i}:{symbols[i]}" for i in nl.dst],
     "neighbor j (src)": [f"{j}:{symbols[j]}" for j in nl.src],
@@ -330,7 +330,7 @@ print(f"{no_back.shape[1]} triplets without backtracking")
 vec_ti_o, _ = edge_vectors(g_ti_o)
 cos = bond_cosines(vec_ti_o, torch.from_numpy(no_back))
 angles, how_many = np.unique(np.degrees(np.arccos(cos.numpy())).round(2), return_counts=True)
-print("angles (degrees):", dict(zip(angles.tolist(), how_many.tolist())))
+print("angles (degrees):", dict(zip(angles.tolist(), how_many.tolist(), strict=True)))
 
 # %% [markdown]
 # Now the angles in many structures, with ALIGNN's graph (12 nearest neighbors, whole shells).
@@ -422,7 +422,7 @@ naive = minimum_image_pairs(z_t, pos_t, cell_t, r_c)
 nl_t = neighbor_list((z_t, pos_t, cell_t), r_c)
 found = set(naive)
 missed = np.array([(i, j, tuple(s)) not in found
-                   for i, j, s in zip(nl_t.dst, nl_t.src, nl_t.shift.tolist())])
+                   for i, j, s in zip(nl_t.dst, nl_t.src, nl_t.shift.tolist(), strict=True)])
 print(f"{missed.sum()} of {len(nl_t)} pairs within {r_c} Å are missed, among them "
       f"{int(((nl_t.src == nl_t.dst) & missed).sum())} pairs of an atom with its own image")
 viz.graph_figure((z_t, pos_t, cell_t), nl_t, edge_mask=missed,
@@ -552,8 +552,9 @@ def is_symmetric(graph):
     # BEGIN SOLUTION
     src, dst = graph.edge_index.tolist()
     shift = graph.edge_shift.round().long().tolist()
-    edges = {(j, i, *s) for j, i, s in zip(src, dst, shift)}
-    return all((i, j, *(-v for v in s)) in edges for j, i, s in zip(src, dst, shift))
+    edges = {(j, i, *s) for j, i, s in zip(src, dst, shift, strict=True)}
+    return all((i, j, *(-v for v in s)) in edges
+               for j, i, s in zip(src, dst, shift, strict=True))
     # END SOLUTION
     # BEGIN STUDENT
     # ...  # your code
@@ -664,7 +665,7 @@ for letter, text in ch01.MINIMUM_IMAGE_CHOICES.items():
 # BEGIN SOLUTION
 j, images = np.unique(nl_t.src[nl_t.dst == 0], return_counts=True)
 print("images of each neighbor j of atom 0 within the cutoff:",
-      dict(zip(j.tolist(), images.tolist())))
+      dict(zip(j.tolist(), images.tolist(), strict=True)))
 why = "b"  # several images of the same j lie within the cutoff; minimum image keeps one
 # END SOLUTION
 # BEGIN STUDENT

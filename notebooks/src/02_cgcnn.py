@@ -125,7 +125,7 @@ tiny = to_graph(unit_cell, "radius", cutoff=4.1, dtype=torch.float64)
 src, dst = tiny.edge_index  # [n_edges] each: j (neighbor), i (center)
 _, dist = edge_vectors(tiny)  # [n_edges] Å
 print(f"{tiny.num_nodes} atoms, {tiny.num_edges} edges; distances (Å) and how often:",
-      dict(zip(*np.unique(dist.numpy().round(3), return_counts=True))))
+      dict(zip(*np.unique(dist.numpy().round(3), return_counts=True), strict=True)))
 
 F, K = 3, 4
 rbf = GaussianExpansion(start=2.5, stop=4.0, step=0.5)  # centers 2.5, 3.0, 3.5, 4.0 Å

@@ -303,7 +303,7 @@ print(f"the paper's configuration: {count_parameters(models['paper (ALIGNNConfig
 # The test split is scored once per model, after training.
 #
 # **How the settings were chosen** (on the validation split only, single-thread runs of about
-# 80 CPU seconds; the full record is in `scripts/make_notebook03.py`):
+# 80 CPU seconds; the full record is in `notebooks/src/records.md`):
 #
 # - *ALIGNN.* At this budget, epochs matter more than width: $H = 32$ beat $H = 48$ and
 #   $H = 64$ (validation MAE 0.118, 0.131 and 0.170 eV/atom), one ALIGNN + three EGGC layers
@@ -355,7 +355,7 @@ def seconds_per_epoch(model, dataset, batch_size, warmup=2, probe_batches=8):
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=True,
                         generator=torch.Generator().manual_seed(0))
     times = []
-    for _, batch in zip(range(warmup + probe_batches), loader):
+    for _, batch in zip(range(warmup + probe_batches), loader, strict=False):
         start = time.perf_counter()
         loss = probe(batch).abs().mean()  # any loss will do: only the time counts
         optimizer.zero_grad()
@@ -468,7 +468,7 @@ side_by_side([parity.parity_figure(y_test, {name: p}, **labels, unit=UNIT,
 # **Reading the result.** CGCNN's epoch is cheaper, so it trains more of them in the same time;
 # ALIGNN learns more per epoch. Your numbers depend on the speed of your machine. Ours, from
 # this notebook's default run on the course's 2-core machine (recorded in
-# `scripts/make_notebook03.py`): ALIGNN trained 14 epochs and reached a validation MAE of 0.119
+# `notebooks/src/records.md`): ALIGNN trained 14 epochs and reached a validation MAE of 0.119
 # and a test MAE of 0.120 eV/atom; CGCNN trained 39 epochs and reached 0.120 and 0.123 eV/atom.
 # ALIGNN's errors were 1 to 3 % lower: at this budget it is **ahead, but only just**; the
 # difference is smaller than what another random seed changes (an earlier run with a slower

@@ -484,8 +484,8 @@ pd.DataFrame({
 # With `--epochs 1300` (24 minutes on one core) the same model reached 11.0 meV/Å and 0.52
 # meV/atom on `test_md` (training force MAE 4.8: it begins to overfit the 800 geometries).
 # The same command with `"distance_only": true` in the model config (354 s) gave 19.5 meV/Å
-# (energy 0.52 meV/atom; validation 20.7 against 16.8 meV/Å): with a longer budget the attention model
-# is ahead by about 17 %, a gap that the one-minute runs above do not show. One seed each
+# (energy 0.52 meV/atom; validation 20.7 against 16.8 meV/Å): with a longer budget the attention
+# model is ahead by about 17 %, a gap that the one-minute runs above do not show. One seed each
 # again: runs with a few more seeds would tell how much of that gap is noise.
 
 # %% [markdown]
