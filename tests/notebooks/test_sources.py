@@ -124,15 +124,20 @@ def test_a_newer_solutions_notebook_is_synced_into_the_source_first(copy):
     """Saved without jupytext (or edited otherwise): the newer file of the pair wins."""
     source = copy / "src" / "03_alignn.py"
     student, solutions = nbs.paths(source)
+    original = source.read_text()
     nb = nbformat.read(solutions, 4)
     nb.cells[-1].source += "\n\nEdited in the notebook."
+    nb.metadata["language_info"] = {"name": "python", "version": "3.11.2", "mimetype":
+                                    "text/x-python", "codemirror_mode": {"name": "ipython"}}
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    nb.cells[1].metadata["scrolled"] = True
     nb.cells[1].outputs = [nbformat.v4.new_output("stream", text="an output\n")]
     nb.cells[1].execution_count = 3
     nbformat.write(nb, solutions)
     later = source.stat().st_mtime + 10
     os.utime(solutions, (later, later))
     nbs.update(source)
-    assert "# Edited in the notebook." in source.read_text()
+    assert source.read_text() == original + "#\n# Edited in the notebook.\n"
     assert "Edited in the notebook." in nbformat.read(student, 4).cells[-1].source
     stored = nbformat.read(solutions, 4)
     assert stored.cells[1].outputs == [] and stored.cells[1].execution_count is None
