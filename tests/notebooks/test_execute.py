@@ -76,7 +76,7 @@ def test_notebook_runs_in_fast_mode(path, tmp_path, monkeypatch):
     for cell in nb.cells:  # stored clean: no outputs, no execution counts
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None, (
-                f"{path.name}: stored with outputs; strip them (or regenerate the notebook)")
+                f"{path.name}: stored with outputs: run `make notebooks`, which strips them")
     monkeypatch.setenv("COMPANION_FAST", "1")  # the kernel inherits the environment
     client = NotebookClient(nb, km=kernel_manager(tmp_path), timeout=CELL_TIMEOUT,
                             allow_errors=False, resources={"metadata": {"path": str(path.parent)}})
