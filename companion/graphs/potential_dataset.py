@@ -1,7 +1,7 @@
 """A torch ``Dataset`` of radius graphs labelled with energies and forces (potentials).
 
 :class:`PotentialDataset` turns records of a
-:class:`~companion.data.external.LabeledDataset` (ethanol, EAN, mlearn, ...: anything with
+:class:`~companion.data.records.LabeledDataset` (ethanol, EAN, mlearn, ...: anything with
 ``arrays(i) -> (z, pos, cell)``, ``target("energy")`` and ``label("forces")``) into
 :class:`~companion.graphs.CrystalGraph` objects (schema: :mod:`companion.graphs.keys`) that
 also carry
@@ -18,9 +18,9 @@ sized to the split (``cache=True``). The training engine
 (:func:`companion.train.fit` with ``TrainConfig(task="potential")``) reads these keys.
 
 Example:
-    >>> from companion.data.external import load_ethanol
+    >>> from companion.data import load
     >>> from companion.graphs.potential_dataset import PotentialDataset
-    >>> data = load_ethanol("train")
+    >>> data = load("ethanol", split="train")
     >>> train = PotentialDataset(data, data.split["train"], cutoff=4.0)
     >>> train[0].forces.shape                  # torch.Size([9, 3]), eV/Å
 """
@@ -45,7 +45,7 @@ class PotentialDataset(CachedGraphs):
 
     Args:
         dataset: source with ``arrays(i)``, ``target(energy)`` and ``label(forces)`` (e.g.
-            ``load_ethanol("train")``, ``load_ean()``, ``load_mlearn("Si")``).
+            ``load("ethanol")``, ``load("ean")``, ``load("mlearn", element="Si")``).
         indices: record indices, e.g. ``dataset.split["train"]`` (default: every record).
         cutoff: radius of the graph, Å (the model's ``config.cutoff``).
         dtype: floating dtype of ``pos``, ``cell`` and ``forces`` (default: torch's).

@@ -67,7 +67,7 @@ from torch_geometric.utils import scatter, softmax
 
 from companion import viz
 from companion.calculator import PotentialCalculator
-from companion.data.external import load_ean, load_ethanol
+from companion.data import load
 from companion.exercises import ch04
 from companion.graphs import to_graph
 from companion.graphs.potential_dataset import PotentialDataset
@@ -120,8 +120,8 @@ print(f"FAST mode: {FAST}; torch {torch.__version__}")
 # the docstring (`GATv2Layer?`).
 
 # %%
-ethanol_train = load_ethanol("train")  # 1000 rMD17 geometries, PBE energies and forces
-ethanol_test = load_ethanol("test_md")  # 1000 geometries from a separate MD trajectory
+ethanol_train = load("ethanol", split="train")  # 1000 rMD17 geometries, PBE energies and forces
+ethanol_test = load("ethanol", split="test_md")  # 1000 geometries from a separate MD trajectory
 print(ethanol_train)
 print(ethanol_test)
 print("\nPlease cite:", ethanol_train.citation)
@@ -344,7 +344,7 @@ attention_explorer(model, atoms)
 # 6 meV/atom, at the price of some force accuracy).
 
 # %%
-ean = load_ean()
+ean = load("ean")
 print(ean)
 EAN_MODEL = {"species": [1, 6, 7, 8], "embed_dim": 32, "n_layers": 3, "heads": 4,
              "hidden": 32, "n_radial": 8, "cutoff": 3.5}
