@@ -53,7 +53,7 @@ from torch_geometric.utils import scatter
 from companion.errors import StructureError
 from companion.graphs import bond_cosines, edge_vectors, graph_index, num_graphs
 from companion.graphs.features import CGCNN_DIM
-from companion.nn import CGCNNAtomTable
+from companion.nn import CGCNNAtomTable, ScaleShift
 
 GRAPH_KWARGS: dict[str, Any] = {"policy": "alignn", "cutoff": 8.0, "max_neighbors": 12,
                                 "line_graph": True, "backtracking": True}

@@ -30,9 +30,9 @@ from companion.models import registry
 from companion.nn import ScaleShift
 from companion.train import (
     CHECKPOINT,
+    FORMAT,
     PREVIOUS,
     SCHEDULES,
-    FORMAT,
     CheckpointError,
     History,
     TrainConfig,

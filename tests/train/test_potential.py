@@ -209,9 +209,9 @@ def test_a_model_without_forces_or_buffers_trains(sets):
     model = PairEnergy()
     history = fit(model, train, val, quiet(epochs=2, batch_size=5, lr=2e-2))
     ss = model.scale_shift  # attached by the task, applied around the model
-    assert isinstance(ss, ScaleShift) and ss.species == (1, 6, 8) and len(history) == 2
+    assert isinstance(ss, ScaleShift) and {1, 6, 8} <= set(ss.species) and len(history) == 2
     scale = float(ss.scale[0])
-    assert torch.equal(ss.scale, torch.full((3,), scale))
+    assert torch.equal(ss.scale, torch.full((len(ss.species),), scale))
     # the engine: E = scale * model + sum of references, F = -dE/dr by autograd
     from torch_geometric.data import Batch
 

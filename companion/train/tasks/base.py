@@ -94,7 +94,8 @@ class Task(ABC):
         return {"name": self.name}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore :meth:`state_dict` when resuming."""
+        """Restore :meth:`state_dict` when resuming (nothing to restore by default)."""
+        return None
 
     # ----------------------------------------------------------------- inference
     @abstractmethod
@@ -120,7 +121,9 @@ class Task(ABC):
         return target or source.target_names[0]
 
     def configure(self, model_config: dict[str, Any], fields: set[str], source: Any) -> None:
-        """Fill data-dependent fields of a model config in place (e.g. ``species``)."""
+        """Fill data-dependent fields of a model config in place (e.g. ``species``; none by
+        default)."""
+        return None
 
     def summary(self, source: Any, target: str) -> dict[str, Any]:
         """Task-specific entries of metrics.json."""
