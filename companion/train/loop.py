@@ -222,9 +222,8 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset | None = None,
         meta: Mapping[str, Any] | None = None, task: Task | None = None) -> History:
     """Train ``model`` on ``train_set``, validating on ``val_set`` after each epoch.
 
-    The task (default :func:`~companion.train.tasks.task_for` the config and data: energies
-    and forces for graphs with ``forces``, else one number per graph) first sets the model's
-    output scale and shift from ``train_set`` only. After each epoch the task's validation
+    The task (default: :func:`~companion.train.tasks.task_for` the config and the data) first
+    sets the model's output scale and shift from ``train_set`` only. After each epoch the task's validation
     score (``val_mae``) decides the best epoch and early stopping; with
     ``config.checkpoint_dir`` a checkpoint is written, and ``config.resume`` continues from
     it (same weights as an uninterrupted run, bitwise on CPU). Under ``torchrun`` (a process
@@ -232,7 +231,7 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset | None = None,
     wrapped in ``DistributedDataParallel``; ``batch_size`` stays the global batch.
 
     Args:
-        model: maps a batch to its outputs (e.g. [n_graphs] raw values, or energies).
+        model: maps a batch to its outputs (e.g. [n_graphs] raw values).
         train_set: labelled graphs (e.g. :class:`~companion.graphs.dataset.GraphDataset`).
         val_set: labelled graphs; None: the best epoch is the lowest training score.
         config: :class:`TrainConfig` (defaults if None).
