@@ -355,7 +355,7 @@ def _ddp_worker(rank: int, world: int, init_file: str, out: str) -> None:
 
 
 def _shared_data():
-    from conftest import SHARED_DATA
+    from tests.conftest import SHARED_DATA
 
     return SHARED_DATA
 
