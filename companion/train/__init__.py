@@ -1,20 +1,26 @@
 """The one training engine for every model of the course.
 
-Imports flow one way: :mod:`~companion.train.config` (:class:`TrainConfig`,
-:class:`History`) <- :mod:`~companion.train.runtime` (devices, seeds, DDP) <-
-:mod:`~companion.train.optim` <- :mod:`~companion.train.tasks` (what is learned:
-:class:`GraphTargetTask`, :class:`EnergyForceTask`) <- :mod:`~companion.train.checkpoint`
-<- :mod:`~companion.train.loop` (:func:`fit`) <- :mod:`~companion.train.inference`
-(:func:`predict`, :func:`evaluate`, :class:`Predictor`) <- :mod:`~companion.train.run`
-(:func:`train_model`, what ``python -m companion train`` runs).
+Modules, each importing only those above it (no private name crosses a file):
 
-- :func:`fit`: train, validate each epoch, keep the best weights, write a checkpoint each
-  epoch, resume an interrupted run to the same weights (bitwise on CPU). Runs under
-  ``torchrun`` with PyTorch DDP when a process group is initialized.
-- A model owns its output units: a :class:`~companion.nn.ScaleShift` (``model.scale_shift``
-  buffers) that the task sets from the training split (target mean and std; per-species
-  atomic reference energies and the force scale for potentials), so a checkpoint alone says
-  what the model predicts.
+- :mod:`~companion.train.config`: :class:`TrainConfig` (every choice of a run), :class:`History`.
+- :mod:`~companion.train.runtime`: devices, seeds and random states, loaders, autocast, DDP.
+- :mod:`~companion.train.optim`: optimizers, learning-rate schedules, losses.
+- :mod:`~companion.train.tasks`: what is learned: the :class:`Task` interface,
+  :class:`GraphTargetTask` (one number per graph), :class:`EnergyForceTask` (energies and
+  forces), and how one is chosen (:func:`task_for`, :func:`task_of`).
+- :mod:`~companion.train.checkpoint`: atomic checkpoints with a sha256 sidecar,
+  ``weights_only`` loading, the check that a checkpoint belongs to the run.
+- :mod:`~companion.train.loop`: :func:`fit`, the same for every task: train, validate each
+  epoch, keep the best weights, checkpoint, resume to the same weights (bitwise on CPU),
+  DDP under ``torchrun``.
+- :mod:`~companion.train.inference`: :func:`predict`, :func:`evaluate`, :class:`Predictor`,
+  :func:`load_for_inference`.
+- :mod:`~companion.train.run`: :func:`train_model`, what ``python -m companion train`` runs.
+
+A model owns its output units: a :class:`~companion.nn.ScaleShift` (``model.scale_shift``
+buffers) that the task sets from the training split (target mean and std; per-species atomic
+reference energies and the force scale for potentials), so a checkpoint alone says what the
+model predicts.
 """
 
 from companion.train.checkpoint import (

@@ -222,9 +222,9 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset | None = None,
         meta: Mapping[str, Any] | None = None, task: Task | None = None) -> History:
     """Train ``model`` on ``train_set``, validating on ``val_set`` after each epoch.
 
-    The task (default: :func:`~companion.train.tasks.task_for` the config and the data) first
-    sets the model's output scale and shift from ``train_set`` only. After each epoch the task's validation
-    score (``val_mae``) decides the best epoch and early stopping; with
+    The task (default: :func:`~companion.train.tasks.task_for` the config and the data)
+    first sets the model's output scale and shift from ``train_set`` only. After each epoch
+    the task's validation score (``val_mae``) decides the best epoch and early stopping; with
     ``config.checkpoint_dir`` a checkpoint is written, and ``config.resume`` continues from
     it (same weights as an uninterrupted run, bitwise on CPU). Under ``torchrun`` (a process
     group initialized, see :func:`~companion.train.runtime.init_distributed`) the model is
