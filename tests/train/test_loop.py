@@ -518,3 +518,26 @@ def test_cli_flags_follow_train_config(capsys):
             assert "--" + f.name.replace("_", "-") in text, f.name
     assert "{adamw,sgd}" in text and "peak learning rate" in text
     assert "--no-normalize-targets" in text and "--no-amp" in text
+
+
+def test_a_new_task_plugs_into_fit_without_touching_the_loop(sets):
+    """A task is the only place that knows what is learned: here one that trains with MSE
+    and selects the best epoch by validation RMSE (a phonon-band task would do the same with
+    a per-material band loss)."""
+    from companion.train import GraphTargetTask
+
+    class RMSETask(GraphTargetTask):
+        name = "rmse"
+
+        def loss(self, model, out, batch):
+            target = model.scale_shift.inverse(batch.y.reshape(-1)).float()
+            return ((out.float() - target) ** 2).mean()
+
+        def score(self, metrics):
+            return metrics["rmse"]
+
+    train, val = sets
+    model = tiny()
+    history = fit(model, train, val, quiet(epochs=2), task=RMSETask(quiet(epochs=2)))
+    assert history["val_mae"] == history["val_rmse"]
+    assert history.best_val_mae == min(history["val_rmse"])
