@@ -19,10 +19,10 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import Dataset, Sampler
 
-__all__ = ["EpochSampler", "all_reduce_sum", "autocast", "barrier", "broadcast",
+__all__ = ["EpochSampler", "all_gather", "all_reduce_sum", "autocast", "barrier", "broadcast",
            "deterministic_algorithms", "dist_info", "fast_mode", "gather_ordered",
            "init_distributed", "make_loader", "model_device", "resolve_device", "rng_state",
-           "seed_everything", "set_rng_state"]
+           "seed_everything", "seed_worker", "set_rng_state", "train_sampler"]
 
 
 def dist_info() -> tuple[int, int]:

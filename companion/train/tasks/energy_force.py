@@ -38,6 +38,7 @@ from torch_geometric.utils import scatter
 
 from companion.graphs import graph_index
 from companion.nn.scale_shift import ScaleShift
+from companion.train.config import TrainConfig
 from companion.train.runtime import autocast, dist_info, make_loader, model_device
 from companion.train.tasks.base import RunningSums, Task
 from companion.train.tasks.reference import AtomicReference, atomic_reference
@@ -196,7 +197,7 @@ class EnergyForceTask(Task):
 
     name = "potential"
 
-    def __init__(self, config: Any = None) -> None:
+    def __init__(self, config: TrainConfig | None = None) -> None:
         super().__init__(config)
         self.reference = AtomicReference()
 
