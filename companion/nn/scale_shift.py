@@ -45,6 +45,8 @@ class ScaleShift(nn.Module):
     Attributes:
         species: the atomic numbers of the rows, or None.
         scale, shift: buffers, [] or [n_species].
+        numbers: buffer (per species only), int64 [n_species], the species again, so that
+            the state dict alone says which row is which element.
 
     Shapes:
         ``forward(x)`` (scalar pair): any shape -> the same shape;
@@ -62,6 +64,8 @@ class ScaleShift(nn.Module):
         lookup = torch.full((MAX_Z + 1,), -1, dtype=torch.long)  # [119]
         if self.species is not None:
             lookup[list(self.species)] = torch.arange(len(self.species))
+            # saved with the weights, so a checkpoint names the rows of scale and shift
+            self.register_buffer("numbers", torch.tensor(self.species, dtype=torch.long))
         self.register_buffer("lookup", lookup, persistent=False)  # Z -> row
 
     @property

@@ -114,10 +114,7 @@ def _attach_scale_shift(model: nn.Module, state: Mapping[str, torch.Tensor]) -> 
     if saved.dim() == 0:
         model.scale_shift = ScaleShift(dtype=saved.dtype)
     else:
-        species = getattr(getattr(model, "config", None), "species", None)
-        if species is None or len(species) != len(saved):
-            raise CheckpointError("the checkpoint's per-species scale_shift does not match "
-                                  "the rebuilt model's config.species.")
+        species = state["scale_shift.numbers"].tolist()  # [n_species] atomic numbers
         model.scale_shift = ScaleShift(species, dtype=saved.dtype)
 
 

@@ -28,6 +28,7 @@ def test_per_species_rows():
     rows = ss.index(z)
     assert rows.tolist() == [1, 0, 0]
     torch.testing.assert_close(ss(torch.ones(3), rows), torch.tensor([-2039.5, -13.1, -13.1]))
+    assert ss.state_dict()["numbers"].tolist() == [1, 8]  # rows named in the weights
     ss.set(scale={8: 2.0})  # per species; H back to 1
     assert ss.scale.tolist() == [1.0, 2.0]
     with pytest.raises(ValueError, match=r"species \[6\] not in the model's \(1, 8\)"):
