@@ -37,7 +37,7 @@ def main() -> None:
     args = parser.parse_args()
     data = load("mp_eform")
     n = len(data) if args.limit is None else min(args.limit, len(data))
-    model, _ = load_pretrained(NAME)
+    model = load_pretrained(NAME)
     model.to(args.device)
     print(f"{n} FLLA structures, pretrained CGCNN {NAME!r} ({PRETRAINED[NAME][1]}), "
           f"device {args.device}, torch {torch.__version__}\n")

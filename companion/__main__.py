@@ -53,13 +53,33 @@ def _json_arg(text: str | None) -> dict:
     return value
 
 
-# TrainConfig fields that have a command line flag (flag = field with dashes).
-_TRAIN_FLAGS = {
-    "epochs": int, "batch_size": int, "lr": float, "weight_decay": float, "optimizer": str,
-    "momentum": float, "schedule": str, "warmup_epochs": float, "grad_clip": float,
-    "loss": str, "patience": int, "seed": int, "device": str, "num_workers": int,
-    "task": str, "energy_weight": float, "force_weight": float, "atomic_energies": str,
-}
+_NOT_FLAGS = ("checkpoint_dir", "progress")
+"""TrainConfig fields without a flag of their own: --out and --quiet set them."""
+
+
+def _train_flags() -> dict[str, dict]:
+    """``--flag`` keyword arguments of argparse for each TrainConfig field, derived from the
+    dataclass: type from the annotation, choices from ``CHOICES``, help from the docstring's
+    ``Attributes:`` (booleans: ``--name`` / ``--no-name``)."""
+    import dataclasses
+    import typing
+
+    from companion.train.config import CHOICES, TrainConfig, field_help
+
+    hints, helps = typing.get_type_hints(TrainConfig), field_help(TrainConfig)
+    flags = {}
+    for f in dataclasses.fields(TrainConfig):
+        if f.name in _NOT_FLAGS:
+            continue
+        kind = hints[f.name]
+        base = next((t for t in typing.get_args(kind) if t is not type(None)), kind)
+        help_text = f"{helps.get(f.name, '')} (default {f.default})".replace("%", "%%")
+        if base is bool:
+            flags[f.name] = {"action": argparse.BooleanOptionalAction, "help": help_text}
+        else:
+            flags[f.name] = {"type": base, "choices": CHOICES.get(f.name), "help": help_text,
+                             "metavar": None if f.name in CHOICES else f.name.upper()}
+    return flags
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
@@ -72,17 +92,15 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", default="mp_eform", help="data set name (default mp_eform)")
     p.add_argument("--target", default=None, help="target name (default: the first)")
     p.add_argument("--out", required=True, help="output folder")
-    for name, kind in _TRAIN_FLAGS.items():
-        p.add_argument("--" + name.replace("_", "-"), type=kind, default=None,
-                       help=f"TrainConfig.{name}")
-    p.add_argument("--amp", action="store_true", help="bf16 autocast on CUDA")
-    p.add_argument("--no-normalize", action="store_true", help="train on raw targets")
+    for name, kwargs in _train_flags().items():
+        p.add_argument("--" + name.replace("_", "-"), dest=name, default=None, **kwargs)
+    p.add_argument("--no-normalize", dest="normalize_targets", action="store_false",
+                   help="the same as --no-normalize-targets")
     p.add_argument("--config", default=None,
                    help='JSON (inline or a file): {"model": {...}, "train": {...}}; an object '
                    "without these keys is the model config")
     p.add_argument("--fast", action="store_true",
                    help="FAST mode: the first 256/64/64 records of the splits")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_train)
 
@@ -99,13 +117,8 @@ def _train(args: argparse.Namespace) -> int:
         model_config, train = dict(raw.get("model", {})), dict(raw.get("train", {}))
     else:
         model_config, train = raw, {}
-    train.update({k: getattr(args, k) for k in _TRAIN_FLAGS if getattr(args, k) is not None})
-    train.update(checkpoint_dir=args.out, resume=args.resume or train.get("resume", False),
-                 progress=not args.quiet and train.get("progress", True))
-    if args.amp:
-        train["amp"] = True
-    if args.no_normalize:
-        train["normalize_targets"] = False
+    train.update({k: getattr(args, k) for k in _train_flags() if getattr(args, k) is not None})
+    train.update(checkpoint_dir=args.out, progress=not args.quiet and train.get("progress", True))
     try:
         config = TrainConfig(**train)
     except (TypeError, ValueError) as exc:
@@ -185,7 +198,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("doctor", help="print versions and data search path").set_defaults(func=_doctor)
     _add_train(sub)
     _add_predict(sub)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a bad flag (2, argparse printed why)
+        return int(exc.code or 0)
     try:
         return args.func(args)
     except CompanionError as exc:  # a clear message, no traceback

@@ -35,7 +35,7 @@ def make_model(seed: int = 0, cutoff: float = CUTOFF, **overrides) -> GATv2Poten
     config = GATv2Config(species=(1, 6, 7, 8), embed_dim=16, n_layers=2, heads=2, hidden=16,
                          n_radial=6, cutoff=cutoff, **overrides)
     model = GATv2Potential(config).double().eval()
-    model.set_energy_reference(scale=10.0)  # eV: forces of ~0.1-1 eV/Å
+    model.scale_shift.set(scale=10.0)  # eV: forces of ~0.1-1 eV/Å
     return model
 
 
@@ -126,7 +126,7 @@ def fit_to_ethanol(data, n_configs: int = 32, steps: int = 150) -> GATv2Potentia
     model = make_model(cutoff=4.0)
     iso = data.atomic_energies
     per_atom = np.mean([r.targets["energy"] - sum(iso[z] for z in r.numbers) for r in records])
-    model.set_energy_reference(shift={z: e + per_atom / 9 for z, e in iso.items()}, scale=0.1)
+    model.scale_shift.set(shift={z: e + per_atom / 9 for z, e in iso.items()}, scale=0.1)
     batch = Batch.from_data_list([to_graph(r.atoms, cutoff=4.0, dtype=torch.float64)
                                   for r in records])
     forces = torch.tensor(np.concatenate([r.labels["forces"] for r in records]))  # [n, 3]

@@ -15,7 +15,7 @@ also carry
 The energy stays in float64 whatever the graph's dtype: a total energy of -4209.6 eV in
 float32 is only known to 0.5 meV. Graphs are built on first access and cached in a list
 sized to the split (``cache=True``). The training engine
-(:func:`companion.train.fit` with ``TrainConfig(task="potential")``) reads these keys.
+(:func:`companion.train.fit` with its ``EnergyForceTask``) reads these keys.
 
 Example:
     >>> from companion.data import load
@@ -92,6 +92,10 @@ class PotentialDataset(CachedGraphs):
     def numbers(self, k: int) -> np.ndarray:
         """Atomic numbers of the ``k``-th structure (int64 [n_atoms]), without a graph."""
         return np.asarray(self.dataset.arrays(int(self.indices[k]))[0], dtype=np.int64)
+
+    def forces_of(self, k: int) -> np.ndarray:
+        """Forces of the ``k``-th structure (float64 [n_atoms, 3], eV/Å), without a graph."""
+        return self._forces[int(self.indices[k])]
 
     def _arrays(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(z, pos, cell, pbc)`` of source record ``i``: molecules (``record.pbc`` False, a

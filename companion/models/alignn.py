@@ -53,7 +53,7 @@ from torch_geometric.utils import scatter
 from companion.errors import StructureError
 from companion.graphs import bond_cosines, edge_vectors, graph_index, num_graphs
 from companion.graphs.features import CGCNN_DIM
-from companion.nn import CGCNNAtomTable
+from companion.nn import CGCNNAtomTable, ScaleShift
 
 GRAPH_KWARGS: dict[str, Any] = {"policy": "alignn", "cutoff": 8.0, "max_neighbors": 12,
                                 "line_graph": True, "backtracking": True}
@@ -275,6 +275,9 @@ class ALIGNN(nn.Module):
         returns the target in its units.
     """
 
+    config_class = ALIGNNConfig
+    """The config dataclass (the registry builds ``ALIGNN(ALIGNNConfig(**config))``)."""
+
     def __init__(self, config: ALIGNNConfig | None = None) -> None:
         super().__init__()
         self.config = c = config or ALIGNNConfig()
@@ -293,9 +296,8 @@ class ALIGNN(nn.Module):
             [ALIGNNLayer(h, c.angles) for _ in range(c.alignn_layers)])
         self.gcn_layers = nn.ModuleList([EdgeGatedGraphConv(h) for _ in range(c.gcn_layers)])
         self.head = nn.Linear(h, c.num_classes if c.classification else c.output_features)
-        # Target normalization (regression): predict() returns out * std + mean.
-        self.register_buffer("target_mean", torch.zeros(()))  # []
-        self.register_buffer("target_std", torch.ones(()))  # []
+        # Output units (regression): predict() returns scale * out + shift (target mean/std).
+        self.scale_shift = ScaleShift(dtype=torch.float64)
 
     def atom_features(self, z: torch.Tensor) -> torch.Tensor:
         """[n_atoms] atomic numbers -> [n_atoms, 92] CGCNN encoding."""
@@ -339,13 +341,13 @@ class ALIGNN(nn.Module):
         return out[:, 0] if out.size(1) == 1 else out  # [n_graphs] or [n_graphs, n_out]
 
     def predict(self, data: Data) -> torch.Tensor:
-        """The target in its units: ``forward * target_std + target_mean``, or class
+        """The target in its units: ``scale_shift(forward)``, or class
         probabilities [n_graphs, num_classes]. Call in ``eval()`` mode (batch norm with
         running statistics) and under ``torch.no_grad()``."""
         out = self(data)  # [n_graphs] or [n_graphs, n_out]
         if self.config.classification:
             return out.exp()  # [n_graphs, num_classes]
-        return out * self.target_std + self.target_mean
+        return self.scale_shift(out)
 
 
 def count_parameters(model: nn.Module) -> int:

