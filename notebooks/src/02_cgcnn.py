@@ -377,7 +377,7 @@ start = time.perf_counter()
 baselines = fit_baselines(ds, TARGET, split=split, seed=0)
 print(f"baselines fitted in {time.perf_counter() - start:.1f} s")
 
-pretrained, normalizer = load_pretrained("formation-energy-per-atom")
+pretrained = load_pretrained("formation-energy-per-atom")  # scale and shift included
 assert pretrained.config.graph_options.items() <= GRAPHS.items()  # the same graphs
 pred_pretrained = predict(pretrained, sets["test"])  # [n_test] eV/atom
 
@@ -418,7 +418,7 @@ parity.parity_figure(y_test, {"CGCNN (this notebook)": pred_cgcnn,
 #
 # Rock-salt NaCl is not in the FLLA data set. We write its CIF file (as you would download one
 # from a database), and predict from the file with `companion.train.Predictor`, which bundles
-# the model, its target normalizer and the graph settings it was trained with.
+# the model (with its output scale and shift) and the graph settings it was trained with.
 
 # %%
 from pymatgen.core import Lattice, Structure
@@ -554,7 +554,7 @@ unit_graph, super_graph = (to_graph(s, **GRAPHS) for s in ch02.rocksalt_cells())
 model.eval()
 with torch.no_grad():
     for reduce in ("sum", "mean", "max"):
-        out = [float(model.target_normalizer.denorm(ch02.pooled_output(model, g, reduce))[0])
+        out = [float(model.scale_shift(ch02.pooled_output(model, g, reduce))[0])
                for g in (unit_graph, super_graph)]
         print(f"{reduce:4s} pooling: unit cell {out[0]:+8.3f}, 2x2x2 supercell {out[1]:+8.3f} "
               f"{UNIT}")

@@ -73,8 +73,14 @@ from companion.graphs import to_graph
 from companion.graphs.potential_dataset import PotentialDataset
 from companion.models import gatv2
 from companion.models.gatv2 import GATv2Config, GATv2Potential
-from companion.train import TrainConfig, evaluate, fast_mode, fit
-from companion.train_potential import predict_potential
+from companion.train import (
+    EnergyForceTask,
+    TrainConfig,
+    evaluate,
+    fast_mode,
+    fit,
+    predict_potential,
+)
 from companion.viz.attention import (
     attention_explorer,
     attention_figure,
@@ -182,7 +188,7 @@ def plain_softmax(logits, envelope, index, n_atoms):
 torch.manual_seed(1)
 probe = GATv2Potential(GATv2Config(species=(1, 8), cutoff=3.0, embed_dim=16, n_layers=2,
                                    heads=2, hidden=16)).double().eval()
-probe.set_energy_reference(scale=1.0)
+probe.scale_shift.set(scale=1.0)
 distances = np.linspace(2.6, 3.4, 9 if FAST else 161)  # Å, H-O distance across r_c = 3 Å
 
 
@@ -269,15 +275,16 @@ curve
 
 # %%
 start, start_cpu = time.perf_counter(), time.process_time()
-history = fit(model, train_set, val_set, TrainConfig(**TRAIN, progress=False),
-              callbacks=[curve])
+config = TrainConfig(**TRAIN, progress=False)
+task = EnergyForceTask(config)  # energies + forces; fit would choose it from the data too
+history = fit(model, train_set, val_set, config, callbacks=[curve], task=task)
 train_seconds = time.perf_counter() - start
 best = history.epochs[history.best_epoch - 1]
 print(f"{len(history)} epochs in {train_seconds:.0f} s ({time.process_time() - start_cpu:.0f} s "
       f"of CPU time); best epoch {history.best_epoch}: "
       f"validation force MAE {best['val_force_mae']:.1f} meV/Å, energy MAE "
       f"{best['val_energy_mae']:.2f} meV/atom")
-print("reference:", model.energy_reference)
+print("reference:", task.reference)
 
 # %% [markdown]
 # The curve shows the force MAE (meV/Å, log scale) of the training batches and of the
@@ -358,11 +365,11 @@ print({k: len(s) for k, s in ean_sets.items()}, f"{ean_sets['train'][0].num_edge
 torch.manual_seed(0)
 ean_model = GATv2Potential(GATv2Config(**EAN_MODEL))
 start = time.perf_counter()
-ean_history = fit(ean_model, ean_sets["train"], ean_sets["val"],
-                  TrainConfig(**EAN_TRAIN, progress=False))
+ean_task = EnergyForceTask(TrainConfig(**EAN_TRAIN, progress=False))
+ean_history = fit(ean_model, ean_sets["train"], ean_sets["val"], ean_task.config, task=ean_task)
 ean_test = evaluate(ean_model, ean_sets["test"])
 ean_forces = np.concatenate([ean[int(i)].labels["forces"] for i in ean_split["test"]])
-print(f"{time.perf_counter() - start:.0f} s; reference: {ean_model.energy_reference.source}")
+print(f"{time.perf_counter() - start:.0f} s; reference: {ean_task.reference.source}")
 print(f"EAN test ({len(ean_sets['test'])} boxes): energy MAE {ean_test['energy_mae']:.2f} "
       f"meV/atom, force MAE {ean_test['force_mae']:.0f} meV/Å (mean |F| "
       f"{1000 * np.abs(ean_forces).mean():.0f} meV/Å)")

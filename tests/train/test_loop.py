@@ -146,12 +146,10 @@ def test_registry_builds_models_and_names_graphs():
     assert registry.name_of(tiny()) == "tiny"
     with pytest.raises(ValueError, match="unknown model 'nope'"):
         registry.build_model("nope", {})
-    pytest.importorskip("companion.models.cgcnn")
     model = registry.build_model("cgcnn", {"atom_fea_len": 8, "n_conv": 1})
     assert registry.name_of(model) == "cgcnn" and model.config.atom_fea_len == 8
     with pytest.raises(ValueError, match="unknown config keys \\['width'\\]"):
         registry.build_model("cgcnn", {"width": 3})
-    pytest.importorskip("companion.models.alignn")
     assert registry.graph_kwargs("alignn")["line_graph"] is True
     assert registry.graph_kwargs("alignn", {"angles": False})["line_graph"] is False
 
@@ -459,7 +457,6 @@ def test_cgcnn_trains_and_predicts_from_the_command_line(flla, tmp_path, capsys)
     """A small CGCNN trained by the CLI; then `python -m companion predict` in a subprocess
     on a good and a bad CIF: the table for the good one, the bad one's message, exit code 2,
     no traceback."""
-    pytest.importorskip("companion.models.cgcnn")
     config = json.dumps({"atom_fea_len": 8, "n_conv": 1, "h_fea_len": 8})
     assert main(["train", "--model", "cgcnn", "--fast", "--epochs", "1", "--out",
                  str(tmp_path / "run"), "--config", config, "--quiet"]) == 0
@@ -484,8 +481,6 @@ def test_cgcnn_trains_and_predicts_from_the_command_line(flla, tmp_path, capsys)
 # ------------------------------------------------------------------------------ viz
 
 def test_loss_curve_widget_updates_per_epoch(sets):
-    pytest.importorskip("plotly")
-    pytest.importorskip("anywidget")
     from companion.viz.training import LossCurve, history_figure
 
     train, val = sets

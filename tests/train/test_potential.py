@@ -13,7 +13,7 @@ from torch import nn
 from torch_geometric.utils import scatter
 
 from companion.__main__ import main
-from companion.errors import DataError
+from companion.data import load
 from companion.graphs import edge_vectors
 from companion.graphs.potential_dataset import PotentialDataset
 from companion.models import registry
@@ -48,20 +48,16 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 @pytest.fixture(scope="module")
 def ethanol():
-    from companion.data.external import load_ethanol
-
-    try:
-        return load_ethanol("train")
-    except DataError as err:
-        pytest.skip(f"ethanol data not available: {err}")
+    """The shipped 50-frame ethanol fixture (data/, no external data needed)."""
+    return load("ethanol_sample")
 
 
 @pytest.fixture(scope="module")
 def sets(ethanol):
-    """50 training and 30 validation ethanol configurations (the stored split's first)."""
-    split = ethanol.split
-    return (PotentialDataset(ethanol, split["train"][:50], cutoff=CUTOFF).prebuild(),
-            PotentialDataset(ethanol, split["val"][:30], cutoff=CUTOFF).prebuild())
+    """The fixture's 40 training configurations, and its other 10 for validation."""
+    held_out = np.concatenate([ethanol.split["val"], ethanol.split["test"]])
+    return (PotentialDataset(ethanol, ethanol.split["train"], cutoff=CUTOFF).prebuild(),
+            PotentialDataset(ethanol, held_out, cutoff=CUTOFF).prebuild())
 
 
 def small(seed: int = 0, **overrides) -> GATv2Potential:
@@ -94,13 +90,7 @@ def test_potential_dataset_graphs_carry_labels(ethanol):
 
 
 def test_periodic_dataset_ean():
-    from companion.data.external import load_ean
-
-    try:
-        ean = load_ean()
-    except DataError as err:
-        pytest.skip(f"EAN data not available: {err}")
-    g = PotentialDataset(ean, [0], cutoff=3.0)[0]
+    g = PotentialDataset(load("ean_sample"), [0], cutoff=3.0)[0]
     assert bool(g.pbc.all()) and g.forces.shape == (225, 3) and g.natoms.item() == 225
     assert g.edge_shift.abs().sum() > 0  # bonds across the box
 
@@ -138,12 +128,7 @@ def test_reference_isolated_atoms_and_fit(ethanol, sets):
 
 
 def test_reference_fit_on_mlearn_silicon():
-    from companion.data.external import load_mlearn
-
-    try:
-        si = load_mlearn("Si", "train")
-    except DataError as err:
-        pytest.skip(f"mlearn data not available: {err}")
+    si = load("mlearn", element="Si", split="train")  # the external set (COMPANION_DATA_DIRS)
     ds = PotentialDataset(si, cutoff=4.0)
     ref = atomic_reference(ds, TrainConfig(task="potential"))
     assert ref.source == "fit" and set(ref.atomic_energies) == {14}
@@ -161,10 +146,10 @@ def test_tiny_gatv2_learns_ethanol_forces(sets):
     forces = torch.cat([train[k].forces for k in range(len(train))])  # [n, 3]
     mean_force = forces.mean(0)  # [3]: the best constant prediction (about 0)
     baseline = 1000 * (torch.cat([val[k].forces for k in range(len(val))]) - mean_force
-                       ).abs().mean().item()  # meV/Å, ~870
+                       ).abs().mean().item()  # meV/Å, ~900
     assert len(history) == 8 and set(history.epochs[-1]) == RECORD_KEYS
     best = history.best_val_mae
-    assert best < 0.45 * baseline, (history["val_force_mae"], baseline)  # 317 vs 904
+    assert best < 0.45 * baseline, (history["val_force_mae"], baseline)  # 328 vs 899
     assert history["train_force_mae"][-1] < 0.7 * history["train_force_mae"][0]
     assert history["val_mae"] == history["val_force_mae"]
     scores = evaluate(model, val)  # a potential: evaluate gives energy and force errors
@@ -332,32 +317,22 @@ def test_registry_knows_gatv2():
 
 def _ddp_worker(rank: int, world: int, init_file: str, out: str) -> None:
     """One DDP process of the test below (forces inside the DDP-wrapped forward)."""
-    import os
 
     import torch.distributed as dist
 
-    from companion.data.external import load_ethanol
-
     torch.set_num_threads(1)
-    os.environ.setdefault("COMPANION_DATA_DIRS", str(_shared_data()))
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank,
                             world_size=world)
     try:
-        data = load_ethanol("train")
-        train = PotentialDataset(data, data.split["train"][:64], cutoff=CUTOFF)
-        val = PotentialDataset(data, data.split["val"][:20], cutoff=CUTOFF)
+        data = load("ethanol_sample")
+        train = PotentialDataset(data, range(32), cutoff=CUTOFF)  # 2 steps of 16
+        val = PotentialDataset(data, range(32, 50), cutoff=CUTOFF)
         model = small()
         history = fit(model, train, val, quiet(epochs=2, batch_size=16))
         torch.save({"state": model.state_dict(), "history": history.to_dict()},
                    f"{out}/rank{rank}.pt")
     finally:
         dist.destroy_process_group()
-
-
-def _shared_data():
-    from tests.conftest import SHARED_DATA
-
-    return SHARED_DATA
 
 
 @pytest.mark.slow
@@ -369,8 +344,8 @@ def test_two_process_ddp_matches_single_process(ethanol, tmp_path):
     r0, r1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     for k in r0["state"]:
         assert torch.equal(r0["state"][k], r1["state"][k]), k
-    train = PotentialDataset(ethanol, ethanol.split["train"][:64], cutoff=CUTOFF)
-    val = PotentialDataset(ethanol, ethanol.split["val"][:20], cutoff=CUTOFF)
+    train = PotentialDataset(ethanol, range(32), cutoff=CUTOFF)
+    val = PotentialDataset(ethanol, range(32, 50), cutoff=CUTOFF)
     single = small()
     history = fit(single, train, val, quiet(epochs=2, batch_size=16))
     diff = max((single.state_dict()[k] - v).abs().max().item() for k, v in r0["state"].items())
