@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from companion.graphs import line_graph, to_graph
+from tests.viz.conftest import role
 
 A_SI = 5.43  # Å, diamond Si
 TETRAHEDRAL = np.degrees(np.arccos(-1.0 / 3.0))  # 109.47°
-A_CSCL = 4.11  # Å
 
 
 @pytest.fixture
@@ -18,17 +18,6 @@ def silicon():
     a = A_SI
     cell = np.array([[0.0, a / 2, a / 2], [a / 2, 0.0, a / 2], [a / 2, a / 2, 0.0]])
     return np.array([14, 14]), np.array([[0.0, 0.0, 0.0], [a / 4, a / 4, a / 4]]), cell
-
-
-@pytest.fixture
-def cscl():
-    z = np.array([55, 17])
-    pos = np.array([[0.0, 0.0, 0.0], [0.5, 0.5, 0.5]]) * A_CSCL
-    return z, pos, np.eye(3) * A_CSCL
-
-
-def role(fig, name):
-    return next(t for t in fig.data if t.meta == name)
 
 
 def segments(trace) -> np.ndarray:
