@@ -156,40 +156,84 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _add_predict(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("predict", help="predict with a trained model from structure files")
-    p.add_argument("--checkpoint", required=True, help="run folder (--out of train) or file")
-    p.add_argument("--cif", nargs="+", required=True, metavar="FILE",
-                   help="structure files (CIF, POSCAR, ...)")
+    p = sub.add_parser(
+        "predict", help="predict with a pretrained (--model) or trained (--checkpoint) model",
+        description="Predict a property for every structure in files, folders or glob "
+        "patterns (any format pymatgen or ASE reads; an extended XYZ may hold many frames). "
+        "Exit status 0: every structure predicted; 1: some failed (each has a row with the "
+        "reason); 2: nothing ran (bad command line, unknown model).")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--model", help="a pretrained model by name (python -m companion "
+                       "models lists them), e.g. cgcnn/formation-energy-per-atom")
+    which.add_argument("--checkpoint", help="run folder (--out of train) or checkpoint file")
+    p.add_argument("inputs", nargs="*", metavar="STRUCTURE",
+                   help="structure files, folders or quoted glob patterns ('cifs/*.cif')")
+    p.add_argument("--cif", nargs="+", default=[], metavar="FILE",
+                   help="the same as STRUCTURE (kept for older scripts)")
+    p.add_argument("--out", default=None, help="write one row per structure to FILE.csv or "
+                   "FILE.json (source, frame, formula, n_atoms, prediction, unit, model, error)")
+    p.add_argument("--batch-size", type=int, default=64, help="structures per forward pass "
+                   "(default 64)")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
+    p.add_argument("--workers", type=int, default=None, help="processes reading files and "
+                   "building graphs (default: one per core for 32 files or more; 0: none)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar, no table")
     p.set_defaults(func=_predict)
 
 
-def _predict(args: argparse.Namespace) -> int:
-    """python -m companion predict: a table of file, formula, prediction (unit)."""
-    from companion.errors import StructureError
-    from companion.io import read_structure
-    from companion.train import load_for_inference
+TABLE_ROWS = 50
+"""Runs with at most this many structures print their table to the terminal."""
 
-    predictor = load_for_inference(args.checkpoint, device=args.device)
-    rows, failed = [], 0
-    for path in args.cif:
-        try:
-            structure = read_structure(path)
-            value = float(predictor.predict_structures([structure])[0])
-        except StructureError as exc:
-            msg = str(exc)
-            print(f"error: {msg if str(path) in msg else f'{path}: {msg}'}", file=sys.stderr)
-            failed += 1
-            continue
-        rows.append((str(path), structure.composition.reduced_formula, value))
-    if rows:
-        width = max(len("file"), *(len(r[0]) for r in rows))
-        fwidth = max(len("formula"), *(len(r[1]) for r in rows))
-        header = f"{predictor.target} ({predictor.unit})" if predictor.unit else "prediction"
-        print(f"{'file':{width}s}  {'formula':{fwidth}s}  {header}")
-        for path, formula, value in rows:
-            print(f"{path:{width}s}  {formula:{fwidth}s}  {value:.4f}")
-    return 2 if failed else 0
+
+def _predict(args: argparse.Namespace) -> int:
+    """python -m companion predict: rows to --out, a table for small runs, errors on stderr."""
+    from companion.screening import format_table, predict_files, write_rows
+    from companion.train import load_predictor
+
+    inputs = [*args.inputs, *args.cif]
+    if not inputs:
+        raise _UsageError("no structures given: name files, folders or glob patterns.")
+    if args.batch_size < 1:
+        raise _UsageError(f"--batch-size must be >= 1, got {args.batch_size}.")
+    if args.out is not None and not args.out.lower().endswith((".csv", ".json")):
+        raise _UsageError(f"--out {args.out}: the file must end in .csv or .json.")
+    try:
+        predictor = load_predictor(args.checkpoint or args.model, device=args.device)
+    except ValueError as exc:  # an unavailable device
+        raise _UsageError(str(exc)) from None
+    rows = predict_files(predictor, inputs, args.batch_size, args.workers,
+                         progress=False if args.quiet else None)
+    failed = [r for r in rows if r.error]
+    for r in failed[:10]:
+        where = f"{r.source}" + (f" (frame {r.frame})" if r.frame else "")
+        print(f"error: {r.error if r.error.startswith(r.source) else f'{where}: {r.error}'}",
+              file=sys.stderr)
+    if len(failed) > 10:
+        print(f"error: ... and {len(failed) - 10} more structures without a prediction"
+              f"{f' (reasons in {args.out})' if args.out else ''}", file=sys.stderr)
+    if args.out is not None:
+        write_rows(rows, args.out)
+    if not args.quiet and (args.out is None or len(rows) <= TABLE_ROWS):
+        table = format_table(rows, predictor.target)
+        if table:
+            print(table)
+    if args.out is not None:
+        print(f"{len(rows) - len(failed)} of {len(rows)} structures predicted with "
+              f"{predictor.model_name} -> {args.out}")
+    return 1 if failed else 0
+
+
+def _models(_: argparse.Namespace) -> int:
+    """python -m companion models: what predicts without training."""
+    from companion.models.pretrained import CATALOGUE
+
+    print("Models that predict without training (python -m companion predict --model NAME):\n")
+    for entry in CATALOGUE.values():
+        print(f"{entry.name}\n    {entry.target} [{entry.unit}]\n    trained on: "
+              f"{entry.data}\n    cite: {entry.citation}")
+    print("\nTrained runs of your own: python -m companion train --model M --out RUN, then "
+          "predict --checkpoint RUN.\nNo trained checkpoint ships with this repository yet.")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -198,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("doctor", help="print versions and data search path").set_defaults(func=_doctor)
     _add_train(sub)
     _add_predict(sub)
+    sub.add_parser("models", help="list the pretrained models (predict --model NAME)"
+                   ).set_defaults(func=_models)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help (0) or a bad flag (2, argparse printed why)

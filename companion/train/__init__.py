@@ -14,7 +14,7 @@ Modules, each importing only those above it (no private name crosses a file):
   epoch, keep the best weights, checkpoint, resume to the same weights (bitwise on CPU),
   DDP under ``torchrun``.
 - :mod:`~companion.train.inference`: :func:`predict`, :func:`evaluate`, :class:`Predictor`,
-  :func:`load_for_inference`.
+  :func:`load_for_inference`, :func:`load_predictor` (a catalogue name or a run).
 - :mod:`~companion.train.run`: :func:`train_model`, what ``python -m companion train`` runs.
 
 A model owns its output units: a :class:`~companion.nn.ScaleShift` (``model.scale_shift``
@@ -33,7 +33,13 @@ from companion.train.checkpoint import (
     save_checkpoint,
 )
 from companion.train.config import SCHEDULES, History, TrainConfig
-from companion.train.inference import Predictor, evaluate, load_for_inference, predict
+from companion.train.inference import (
+    Predictor,
+    evaluate,
+    load_for_inference,
+    load_predictor,
+    predict,
+)
 from companion.train.loop import Callback, fit
 from companion.train.optim import lr_factor, make_loss, make_optimizer, make_scheduler
 from companion.train.run import FAST_SIZES, train_model
@@ -64,7 +70,8 @@ __all__ = [
     "AtomicReference", "Callback", "CheckpointError", "EnergyForceTask", "GraphTargetTask",
     "History", "Predictor", "Task", "TrainConfig", "atomic_reference", "check_compatible",
     "dist_info", "evaluate", "evaluate_potential", "fast_mode", "fit", "fit_atomic_energies",
-    "init_distributed", "load_checkpoint", "load_for_inference", "lr_factor", "make_loss",
+    "init_distributed", "load_checkpoint", "load_for_inference", "load_predictor",
+    "lr_factor", "make_loss",
     "make_optimizer", "make_scheduler", "predict", "predict_potential", "regression_metrics",
     "resolve_device", "save_checkpoint", "seed_everything", "task_for", "task_of",
     "train_model",

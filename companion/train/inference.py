@@ -1,5 +1,6 @@
 """Predictions from trained models: :func:`predict`, :func:`evaluate`, :class:`Predictor`
-and :func:`load_for_inference` (what ``python -m companion predict`` uses).
+and :func:`load_predictor` (a catalogue name or a run folder; what ``python -m companion
+predict`` uses) with :func:`load_for_inference` (a run folder or checkpoint file).
 
 Everything a prediction needs in the target's units is in the model: its ``scale_shift``
 buffers. The task is read off the model (:func:`~companion.train.tasks.task_of`): a
@@ -9,7 +10,7 @@ graph.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from companion.train.checkpoint import CheckpointError, load_checkpoint
 from companion.train.runtime import resolve_device
 from companion.train.tasks import task_of
 
-__all__ = ["Predictor", "evaluate", "load_for_inference", "predict"]
+__all__ = ["Predictor", "evaluate", "load_for_inference", "load_predictor", "predict"]
 
 
 def predict(model: nn.Module, dataset: Dataset, batch_size: int = 256,
@@ -66,15 +67,22 @@ class Predictor:
     Attributes:
         model: the model (eval mode; its ``scale_shift`` holds the output units).
         graph_kwargs: options of :func:`companion.graphs.to_graph` the model was trained on.
-        target, unit: what it predicts. model_name: registry name. checkpoint: its source.
+        target, unit: what it predicts. model_name: registry or catalogue name.
+        checkpoint: its source (the checkpoint payload; empty for a catalogue model).
+        output: ``(model, batch) -> [n_graphs]`` for a model whose prediction is not
+            ``scale_shift(forward)`` (a classifier's probability); None otherwise.
+        periodic: True: crystals only (a structure without a cell is refused); None: any.
     """
 
     def __init__(self, model: nn.Module, graph_kwargs: Mapping[str, Any], target: str = "",
-                 unit: str = "", model_name: str = "", checkpoint: dict | None = None) -> None:
+                 unit: str = "", model_name: str = "", checkpoint: dict | None = None,
+                 output: Callable[[nn.Module, Any], torch.Tensor] | None = None,
+                 periodic: bool | None = None) -> None:
         self.model = model.eval()
         self.graph_kwargs = {k: v for k, v in dict(graph_kwargs).items() if v is not None}
         self.target, self.unit, self.model_name = target, unit, model_name
         self.checkpoint = checkpoint or {}
+        self.output, self.periodic = output, periodic
 
     def graph(self, structure: Any):
         """The graph of a structure (pymatgen, ASE, arrays, or a file path)."""
@@ -87,8 +95,16 @@ class Predictor:
         return to_graph(structure, **self.graph_kwargs)
 
     def predict_graphs(self, graphs: Sequence[Any], batch_size: int = 64) -> np.ndarray:
-        """Predictions ([n], target units) for prebuilt graphs."""
-        return predict(self.model, list(graphs), batch_size)
+        """Predictions ([n], float64, target units) for prebuilt graphs, in batches."""
+        if self.output is None:
+            return predict(self.model, list(graphs), batch_size)
+        from companion.train.runtime import make_loader, model_device
+
+        device, out = model_device(self.model), []
+        with torch.no_grad():
+            for batch in make_loader(list(graphs), batch_size):
+                out.append(self.output(self.model, batch.to(device)).double().cpu())
+        return torch.cat(out).numpy() if out else np.zeros(0)
 
     def predict_structures(self, structures: Sequence[Any], batch_size: int = 64
                            ) -> np.ndarray:
@@ -145,3 +161,39 @@ def load_for_inference(path: str | Path, device: str = "cpu", best: bool = True
     return Predictor(model.to(resolve_device(device)), data.get("graph") or {},
                      data.get("target") or "", data.get("unit") or "", ckpt["model_name"],
                      ckpt)
+
+
+def load_predictor(model: str | Path, device: str = "cpu") -> Predictor:
+    """A :class:`Predictor` from a catalogue name or a trained run.
+
+    Args:
+        model: a name of :data:`companion.models.pretrained.CATALOGUE`
+            (``"cgcnn/formation-energy-per-atom"``; ``python -m companion models`` lists
+            them), or the ``--out`` folder of ``python -m companion train`` or a checkpoint
+            file (:func:`load_for_inference`, best epoch).
+        device: ``"cpu"``, ``"cuda"``, ``"mps"`` or ``"auto"``.
+
+    Raises:
+        CheckpointError: neither a catalogue name nor a path that exists (the message
+            lists the names), or a checkpoint that cannot be used.
+        DataError: the weights of a catalogue model are not installed (says how to).
+    """
+    from companion.models.pretrained import CATALOGUE
+    from companion.models.registry import model_names
+
+    entry = CATALOGUE.get(str(model))
+    if entry is not None:
+        net = entry.load().to(resolve_device(device)).eval()
+        options = {"line_graph": False, **dict(net.config.graph_options)}
+        return Predictor(net, options, entry.target, entry.unit, entry.name,
+                         output=entry.output, periodic=entry.periodic)
+    if Path(model).exists():
+        return load_for_inference(model, device=device)
+    known = ", ".join(CATALOGUE)
+    if str(model) in model_names():
+        raise CheckpointError(
+            f"{model!r} is an architecture without trained weights. Use a pretrained model "
+            f"({known}) or train one (python -m companion train --model {model} --out RUN) "
+            "and predict with --checkpoint RUN.")
+    raise CheckpointError(f"{model!r} is neither a model name nor an existing run folder or "
+                          f"checkpoint file. Names: {known} (python -m companion models).")
