@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 
 from companion.errors import CompanionError
@@ -129,7 +130,7 @@ def _train(args: argparse.Namespace) -> int:
         raise _UsageError(str(exc)) from None
     try:
         metrics = train_model(args.model, args.data, args.target, args.out, model_config,
-                              config, fast=True if args.fast else None)
+                              config, fast=True if args.fast else None, command=args.command_line)
     finally:
         import torch.distributed as dist
 
@@ -244,8 +245,10 @@ def main(argv: list[str] | None = None) -> int:
     _add_predict(sub)
     sub.add_parser("models", help="list the pretrained models (predict --model NAME)"
                    ).set_defaults(func=_models)
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
         args = parser.parse_args(argv)
+        args.command_line = shlex.join(["python", "-m", "companion", *argv])
     except SystemExit as exc:  # --help (0) or a bad flag (2, argparse printed why)
         return int(exc.code or 0)
     try:

@@ -129,6 +129,8 @@ def read_frames(path: str | Path) -> list[Any]:
             try:
                 frames = _read_ase(path)
             except Exception:  # both failed: pymatgen's message names the usual fix
+                frames = []
+            if not frames or any(len(f) == 0 for f in frames):
                 raise pymatgen_error from None
     if not frames or any(len(f) == 0 for f in frames):
         raise StructureError(f"{path}: the file holds a structure with no atoms.")

@@ -19,6 +19,7 @@ from torch import nn
 from companion.train.checkpoint import plain, write_durable
 from companion.train.config import History, TrainConfig
 from companion.train.loop import fit
+from companion.train.provenance import provenance
 from companion.train.runtime import (
     barrier,
     broadcast,
@@ -57,8 +58,8 @@ def _upstream_test(data: str, fast: bool) -> tuple[str, Any] | None:
 
 def train_model(model_name: str, data: str = "mp_eform", target: str | None = None,
                 out: str | Path | None = None, model_config: Mapping[str, Any] | None = None,
-                config: TrainConfig | None = None, fast: bool | None = None
-                ) -> dict[str, Any]:
+                config: TrainConfig | None = None, fast: bool | None = None,
+                command: str | None = None) -> dict[str, Any]:
     """What ``python -m companion train`` does: data -> graphs -> model -> :func:`fit`.
 
     Trains on the stored split of a data set, evaluates the best epoch's weights on
@@ -75,6 +76,8 @@ def train_model(model_name: str, data: str = "mp_eform", target: str | None = No
         config: :class:`TrainConfig`.
         fast: FAST mode (the first 256/64/64 records of the splits); default from
             ``COMPANION_FAST``.
+        command: the command line, recorded in metrics.json with the versions, git commit,
+            device, processes and seed (:func:`~companion.train.provenance.provenance`).
 
     Returns:
         The metrics (the contents of ``metrics.json``; identical on every DDP process).
@@ -109,6 +112,7 @@ def train_model(model_name: str, data: str = "mp_eform", target: str | None = No
     table = task.prediction_table(model, sets[test_key], amp=config.amp)
     metrics = _metrics_record(model_name, model, data, target, split, fast, scores, history,
                               config, world, time.perf_counter() - t0, t_fit)
+    metrics |= plain(provenance(command, resolve_device(config.device), world, config.seed))
     metrics |= task.summary(dataset, target) | {"test_set": test_key}
     if upstream is not None:
         metrics[f"n_{upstream[0]}"] = len(sets[upstream[0]])
@@ -124,9 +128,6 @@ def _metrics_record(model_name: str, model: nn.Module, data: str, target: str,
                     scores: Mapping[str, dict[str, float]], history: History,
                     config: TrainConfig, world: int, wall: float, t_fit: float
                     ) -> dict[str, Any]:
-    import torch_geometric
-
-    import companion
     from companion.data.shipped import split_hash
     from companion.models.registry import model_config
 
@@ -145,8 +146,6 @@ def _metrics_record(model_name: str, model: nn.Module, data: str, target: str,
         "device": str(device), "device_name": name, "world_size": world,
         "amp": bool(config.amp and device.type == "cuda"),
         "train_config": dataclasses.asdict(config), "history": history.epochs,
-        "versions": {"torch": torch.__version__, "torch_geometric": torch_geometric.__version__,
-                     "companion": companion.__version__},
     })
 
 

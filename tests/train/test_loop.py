@@ -403,6 +403,11 @@ def test_metrics_json_and_test_predictions(cli_run, flla):
         assert set(metrics[split]) == {"mae", "rmse", "r2"}
     assert metrics["unit"] == "eV/atom" and metrics["device"] == "cpu"
     assert metrics["n_params"] > 0 and metrics["wall_time_s"] > 0
+    assert metrics["command"].startswith("python -m companion train --model tiny --fast")
+    assert metrics["seed"] == metrics["train_config"]["seed"] and metrics["n_processes"] == 1
+    assert {"companion", "torch", "torch_geometric", "e3nn", "pymatgen"} <= set(
+        metrics["versions"]) and metrics["versions"]["torch"] == torch.__version__
+    assert "git_commit" in metrics and metrics["torch_threads"] >= 1
     with open(cli_run / "test_predictions.csv") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 64 and set(rows[0]) == {"material_id", "formula", "target",
@@ -432,7 +437,7 @@ def test_predict_cli_and_python(cli_run, flla, tmp_path, capsys):
     rows = list(csv.DictReader(open(cli_run / "test_predictions.csv")))
     assert value == pytest.approx(float(rows[0]["prediction"]), abs=1e-5)
     assert predictor.predict_structures([good])[0] == pytest.approx(value, abs=1e-5)
-    assert main(["predict", "--checkpoint", str(cli_run), "--cif", str(good), str(bad)]) == 2
+    assert main(["predict", "--checkpoint", str(cli_run), "--cif", str(good), str(bad)]) == 1
     captured = capsys.readouterr()
     assert record.formula in captured.out
     assert f"error: {bad}: could not be read as a crystal structure" in captured.err
@@ -455,7 +460,7 @@ def test_train_cli_rejects_bad_settings(tmp_path, capsys):
 @pytest.mark.slow
 def test_cgcnn_trains_and_predicts_from_the_command_line(flla, tmp_path, capsys):
     """A small CGCNN trained by the CLI; then `python -m companion predict` in a subprocess
-    on a good and a bad CIF: the table for the good one, the bad one's message, exit code 2,
+    on a good and a bad CIF: the table for the good one, the bad one's message, exit code 1,
     no traceback."""
     config = json.dumps({"atom_fea_len": 8, "n_conv": 1, "h_fea_len": 8})
     assert main(["train", "--model", "cgcnn", "--fast", "--epochs", "1", "--out",
@@ -470,7 +475,7 @@ def test_cgcnn_trains_and_predicts_from_the_command_line(flla, tmp_path, capsys)
     out = subprocess.run([sys.executable, "-m", "companion", "predict", "--checkpoint",
                           str(tmp_path / "run"), "--cif", str(good), str(bad)],
                          capture_output=True, text=True, timeout=300, env=ONE_THREAD)
-    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.returncode == 1 and "Traceback" not in out.stderr
     assert out.stderr.startswith(f"error: {bad}: could not be read")
     assert record.formula in out.stdout and "(eV/atom)" in out.stdout
     rows = list(csv.DictReader(open(tmp_path / "run" / "test_predictions.csv")))
