@@ -45,7 +45,8 @@ class Pretrained:
 
     Attributes:
         name: short name, ``family/target`` (``cgcnn/formation-energy-per-atom``).
-        load: ``() -> nn.Module`` in eval mode, its ``scale_shift`` holding the output units.
+        load: ``() -> nn.Module`` in eval mode, its ``scale_shift`` holding the output units
+            (None for a checkpoint of this repository: ``checkpoint``).
         target: what it predicts, in words.
         unit: the unit of the prediction.
         data: what it was trained on.
@@ -55,10 +56,12 @@ class Pretrained:
         periodic: True for a model of crystals (a structure without a periodic cell is
             refused with a message), False for molecules, None for either.
         source: where the weights come from (a package, a file of this repository).
+        checkpoint: a run folder or checkpoint file of this repository, loaded with
+            :func:`companion.train.load_for_inference` (None for a model with ``load``).
     """
 
     name: str
-    load: Callable[[], nn.Module]
+    load: Callable[[], nn.Module] | None
     target: str
     unit: str
     data: str
@@ -66,6 +69,7 @@ class Pretrained:
     output: Output | None = None
     periodic: bool | None = True
     source: str = ""
+    checkpoint: Path | None = None
 
 
 # ------------------------------------------------------------ the authors' CGCNN models
@@ -92,22 +96,18 @@ def _cgcnn(key: str, target: str | None = None, unit: str | None = None,
 
 # --------------------------------------------------------- checkpoints of this repository
 
-def _load_checkpoint_model(path: Path) -> nn.Module:
-    from companion.train.inference import load_for_inference  # train imports models
-
-    return load_for_inference(path).model
-
-
 def checkpoint_entry(name: str, path: str | Path, target: str, unit: str, data: str,
                      citation: str = "this course (python -m companion train)",
                      periodic: bool | None = True) -> Pretrained:
     """A catalogue entry for a run folder or checkpoint file shipped in this repository
-    (``path`` relative to the repository root, or absolute)."""
+    (``path`` relative to the repository root, or absolute). Its model is rebuilt by
+    :func:`companion.train.load_for_inference` (``load`` is None: this module does not
+    import the training package, which imports it)."""
     path = Path(path)
     if not path.is_absolute():
         path = Path(__file__).resolve().parents[2] / path
-    return Pretrained(name, partial(_load_checkpoint_model, path), target, unit, data,
-                      citation, periodic=periodic, source=str(path))
+    return Pretrained(name, None, target, unit, data, citation, periodic=periodic,
+                      source=str(path), checkpoint=path)
 
 
 # ------------------------------------------------------------------------ the catalogue

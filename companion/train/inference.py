@@ -182,6 +182,10 @@ def load_predictor(model: str | Path, device: str = "cpu") -> Predictor:
     from companion.models.registry import model_names
 
     entry = CATALOGUE.get(str(model))
+    if entry is not None and entry.checkpoint is not None:
+        predictor = load_for_inference(entry.checkpoint, device=device)
+        predictor.model_name, predictor.periodic = entry.name, entry.periodic
+        return predictor
     if entry is not None:
         net = entry.load().to(resolve_device(device)).eval()
         options = {"line_graph": False, **dict(net.config.graph_options)}
