@@ -20,6 +20,7 @@ import csv
 import json
 import os
 import sys
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
@@ -69,9 +70,11 @@ def _formula(structure: Any) -> tuple[str, int]:
     """Reduced formula and number of atoms of a pymatgen Structure or ASE Atoms."""
     composition = getattr(structure, "composition", None)
     try:
-        if composition is not None:
-            return composition.reduced_formula, len(structure)
-        return formula_of(structure.numbers), len(structure)
+        with warnings.catch_warnings():  # e.g. "No Pauling electronegativity for Ne"
+            warnings.simplefilter("ignore")
+            if composition is not None:
+                return composition.reduced_formula, len(structure)
+            return formula_of(structure.numbers), len(structure)
     except Exception:  # an element pymatgen does not know: the graph says why
         return "", len(structure)
 
