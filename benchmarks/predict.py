@@ -6,7 +6,9 @@ The CIF files are written from the shipped ``mp_eform`` structures (Materials Pr
 2015) into a temporary folder; the model is the authors' pretrained CGCNN
 (``cgcnn/formation-energy-per-atom``) unless ``--model`` names another catalogue model or a
 run folder. Both paths must give the same numbers; the script prints both throughputs,
-their ratio and the largest difference between the predictions.
+their ratio, the CPU time per structure of each (this process and its workers: the work
+done, which a busy machine does not change much, unlike the wall time) and the largest
+difference between the predictions.
 
 Usage: python benchmarks/predict.py [--n 1000] [--workers 2] [--threads 2] [--batch-size 64]
 """
@@ -14,6 +16,7 @@ Usage: python benchmarks/predict.py [--n 1000] [--workers 2] [--threads 2] [--ba
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 import warnings
@@ -25,6 +28,12 @@ import torch
 from companion.data import load
 from companion.screening import predict_files
 from companion.train import load_predictor
+
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process and of its finished children (workers)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def write_cifs(n: int, folder: Path) -> list[Path]:
@@ -81,13 +90,13 @@ def main() -> None:
         print(f"{n} CIF files, model {predictor.model_name} ({predictor.unit}), torch "
               f"{torch.__version__}, {args.threads} torch threads\n")
 
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), cpu_seconds()
         before = one_at_a_time(predictor, paths)
-        t_before = time.perf_counter() - start
+        t_before, cpu_before = time.perf_counter() - start, cpu_seconds() - cpu
 
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), cpu_seconds()
         rows = predict_files(predictor, [tmp], args.batch_size, args.workers, progress=False)
-        t_after = time.perf_counter() - start
+        t_after, cpu_after = time.perf_counter() - start, cpu_seconds() - cpu
 
     after = np.array([r.prediction for r in rows])
     failed = [r for r in rows if r.error]
@@ -96,9 +105,11 @@ def main() -> None:
     diff = float(np.abs(after - before).max())
     scale = float(np.abs(before).max())
     print(f"one at a time (read, check, predict)   {n / t_before:8.1f} structures/s  "
-          f"({t_before:6.2f} s)")
+          f"({t_before:6.2f} s; CPU {1e3 * cpu_before / n:5.2f} ms/structure)")
     print(f"batched ({args.workers} reader processes, batch {args.batch_size:3d})  "
-          f"{n / t_after:8.1f} structures/s  ({t_after:6.2f} s)")
+          f"{n / t_after:8.1f} structures/s  ({t_after:6.2f} s; CPU "
+          f"{1e3 * cpu_after / n:5.2f} ms/structure)")
+    print(f"CPU time ratio {cpu_before / cpu_after:.2f}x")
     same = "bitwise identical" if diff == 0 else (
         "the same to float32 rounding" if diff <= 1e-5 * max(scale, 1.0) else "DIFFERENT")
     print(f"ratio {t_before / t_after:.2f}x; largest difference between the predictions "

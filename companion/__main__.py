@@ -227,13 +227,15 @@ def _predict(args: argparse.Namespace) -> int:
 def _models(_: argparse.Namespace) -> int:
     """python -m companion models: what predicts without training."""
     from companion.models.pretrained import CATALOGUE
+    from companion.models.registry import model_names
 
     print("Models that predict without training (python -m companion predict --model NAME):\n")
     for entry in CATALOGUE.values():
         print(f"{entry.name}\n    {entry.target} [{entry.unit}]\n    trained on: "
               f"{entry.data}\n    cite: {entry.citation}")
-    print("\nTrained runs of your own: python -m companion train --model M --out RUN, then "
-          "predict --checkpoint RUN.\nNo trained checkpoint ships with this repository yet.")
+    print(f"\nArchitectures to train ({', '.join(model_names())}): python -m companion train "
+          "--model M --out RUN, then predict --checkpoint RUN.\nNo trained checkpoint ships "
+          "with this repository yet.")
     return 0
 
 

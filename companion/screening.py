@@ -188,8 +188,9 @@ def predict_files(predictor: Any, inputs: Iterable[str | Path], batch_size: int 
         progress: a progress bar on stderr; default: for more than 50 files on a terminal.
 
     Returns:
-        One :class:`Row` per structure, in input order; an input that names no file gets a
-        row with the reason, a structure without a prediction one with ``error`` set.
+        One :class:`Row` per structure, in the order of the files (and of the frames in a
+        file), after one row for each input that names no file (with the reason); a
+        structure without a prediction has ``error`` set and a NaN prediction.
     """
     files, unmatched = expand_inputs(inputs)
     workers = default_workers(len(files)) if workers is None else workers
