@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from ase.build import bulk, molecule
 from ase.io import write
 
@@ -88,3 +89,22 @@ def test_csv_and_json_outputs(predictor, folder, tmp_path):
         write_rows(rows, tmp_path / "out.txt")
     text = format_table(rows, predictor.target)
     assert "formation energy per atom (eV/atom)" in text and "c_broken" not in text
+
+
+def test_a_structure_the_model_refuses_fails_alone(tmp_path):
+    """A potential that knows H and O only: the NaCl of a batch fails with the model's
+    reason, the water molecules of the same batch are predicted."""
+    from companion.models.gatv2 import GATv2Config, GATv2Potential
+    from companion.models.registry import graph_kwargs
+    from companion.train import Predictor
+
+    torch.manual_seed(0)
+    model = GATv2Potential(GATv2Config(species=(1, 8), embed_dim=8, n_layers=1, heads=1,
+                                       hidden=8))
+    predictor = Predictor(model, graph_kwargs("gatv2"), "energy", "eV", "tiny-potential")
+    write(tmp_path / "a.xyz", [molecule("H2O"), molecule("H2O2")])
+    bulk("NaCl", "rocksalt", a=5.64).write(tmp_path / "b.cif")
+    rows = predict_files(predictor, [tmp_path], batch_size=8, workers=0)
+    assert [r.formula for r in rows] == ["H2O", "H2O2", "NaCl"]
+    assert all(np.isfinite(r.prediction) for r in rows[:2]) and not rows[0].error
+    assert np.isnan(rows[2].prediction) and "Na" in rows[2].error
