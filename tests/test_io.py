@@ -9,7 +9,7 @@ from pymatgen.core import DummySpecies, Lattice, Structure
 
 from companion.errors import StructureError
 from companion.graphs import atom_features, neighbor_list, to_graph
-from companion.io import read_structure
+from companion.io import expand_inputs, read_frames, read_p1_cif, read_structure
 
 GOOD_CIF = """data_NaCl
 _symmetry_space_group_name_H-M 'P 1'
@@ -146,3 +146,58 @@ def test_exactly_duplicated_atom():
 def test_bad_atomic_number_in_arrays():
     with pytest.raises(StructureError, match="atomic number 200"):
         to_graph(([11, 200], np.array([[0, 0, 0], [2.0, 2, 2]]), np.eye(3) * 4))
+
+
+# ------------------------------------------------------------ the fast path for P1 CIFs
+
+@pytest.mark.filterwarnings("ignore:Issues encountered while parsing CIF")
+def test_p1_cif_reads_as_pymatgen_does(tmp_path):
+    """Same lattice, sites and site order as Structure.from_file (which sorts the sites by
+    electronegativity and restores 0.3333 to 1/3); a noble gas (no electronegativity) too."""
+    sites = ("Cl1 Cl 0.5 0.5 0.5 1\nNa1 Na 0 0 0 1\nNe1 Ne 0.3333 0.25 0.6667 1\n"
+             "Na2 Na 0.5 0.5 1.0 1\nO1 O -0.2 0.1 0.7 1")
+    path = cif(tmp_path, sites)
+    fast, full = read_p1_cif(path), Structure.from_file(path)
+    assert fast is not None and fast.atomic_numbers == full.atomic_numbers
+    np.testing.assert_array_equal(fast.lattice.matrix, full.lattice.matrix)
+    np.testing.assert_array_equal(fast.frac_coords, full.frac_coords)
+    assert fast.frac_coords[:, 0].min() >= 0  # wrapped into [0, 1) as pymatgen does
+    path = cif(tmp_path, "Cl1 Cl 0.5 0.5 0.5(2) 1\nNa1 Na 0 0 0 1\nNa2 Na 0.5 0 0 1", "b.cif")
+    fast, full = read_p1_cif(path), Structure.from_file(path)
+    assert fast.atomic_numbers == full.atomic_numbers == (11, 11, 17)
+    np.testing.assert_array_equal(fast.frac_coords, full.frac_coords)
+
+
+@pytest.mark.parametrize("sites", [
+    "Na1 Na 0 0 0 0.5\nCl1 Cl 0.5 0.5 0.5 1",       # partial occupancy
+    "Na1 Na+ 0 0 0 1\nCl1 Cl- 0.5 0.5 0.5 1",       # oxidation states
+    "Na1 Na 0 0 0 1\nNa2 Na 0.00001 0 0 1",         # sites pymatgen merges
+    "Na1 Na 0 0 0 1\nCl1 Cl ? 0.5 0.5 1",           # a missing coordinate
+])
+def test_other_cifs_go_to_the_full_parser(tmp_path, sites):
+    assert read_p1_cif(cif(tmp_path, sites)) is None
+
+
+def test_symmetry_operations_go_to_the_full_parser(tmp_path):
+    text = GOOD_CIF.format(sites="Na1 Na 0 0 0 1").replace("  1  'x, y, z'",
+                                                          "  1  'x, y, z'\n  2  '-x, -y, -z'")
+    (tmp_path / "s.cif").write_text(text)
+    assert read_p1_cif(tmp_path / "s.cif") is None
+    [frame] = read_frames(tmp_path / "s.cif")  # read by pymatgen instead
+    assert frame == Structure.from_file(tmp_path / "s.cif")
+
+
+def test_read_frames_and_inputs(tmp_path):
+    from ase.build import bulk
+    from ase.io import write
+
+    write(tmp_path / "many.extxyz", [bulk("Cu", "fcc", a=3.6), bulk("Si", "diamond", a=5.4)])
+    cif(tmp_path, "Na1 Na 0 0 0 1\nCl1 Cl 0.5 0.5 0.5 1", "a.cif")
+    (tmp_path / "skip.txt").write_text("x")
+    assert [len(f) for f in read_frames(tmp_path / "many.extxyz")] == [1, 2]
+    files, unmatched = expand_inputs([tmp_path, str(tmp_path / "*.cif"), "nope/*.cif"])
+    assert files == [tmp_path / "a.cif", tmp_path / "many.extxyz"]
+    assert unmatched == ["nope/*.cif"]
+    with pytest.raises(StructureError, match="empty"):
+        (tmp_path / "e.xyz").write_text("")
+        read_frames(tmp_path / "e.xyz")
