@@ -156,7 +156,7 @@ def read_p1_cif(path: str | Path):
         if not all(_ELEMENT.fullmatch(sym) for sym in symbols):
             return None
         numbers = [Element(sym).Z for sym in symbols]
-    except (KeyError, ValueError, TypeError, AttributeError, OSError):
+    except Exception:  # the tokenizer raises many types: the full parser says what is wrong
         return None
     for ideal in IDEAL_FRACTIONS:  # 0.3333 -> 1/3, as pymatgen (its frac_tolerance)
         frac = np.where(np.abs(frac / ideal - 1) <= SITE_TOLERANCE, ideal, frac)

@@ -201,3 +201,11 @@ def test_read_frames_and_inputs(tmp_path):
     with pytest.raises(StructureError, match="empty"):
         (tmp_path / "e.xyz").write_text("")
         read_frames(tmp_path / "e.xyz")
+
+
+def test_a_broken_cif_keeps_the_full_parsers_message(tmp_path):
+    path = tmp_path / "broken.cif"
+    path.write_text("data_x\n_cell_length_a 3\nloop_\n_atom_site_label\n")
+    assert read_p1_cif(path) is None  # the tokenizer's ZeroDivisionError is not the message
+    with pytest.raises(StructureError, match=r"broken\.cif: could not be read"):
+        read_frames(path)
