@@ -112,23 +112,10 @@ def _column(block: Mapping[str, Any], key: str) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
-def read_p1_cif(path: str | Path):
-    """A CIF of one data block in space group P1 (the symmetry operation ``x, y, z`` only),
-    every site one element with occupancy 1, read about 8x faster than pymatgen's full
-    parser: pymatgen's tokenizer (``CifFile``), then the lattice
-    (``Lattice.from_parameters``, as pymatgen) and the sites in the file's order, fractional
-    coordinates restored to 1/3 and 2/3 (:data:`IDEAL_FRACTIONS`) and wrapped into [0, 1) as
-    pymatgen does. Screening files written by pymatgen,
-    ASE or the Materials Project are of this kind.
-
-    Returns:
-        A pymatgen ``Structure``: the same lattice and sites, in the same order, as
-        ``Structure.from_file`` (all 3938 ``mp_eform`` structures written by CifWriter
-        compare equal, bit for bit); or None for any other CIF (symmetry operations,
-        partial occupancy, oxidation states, magnetic moments, sites closer than
-        :data:`SITE_TOLERANCE`, anything unexpected): read it with the full parser.
-    """
-    from pymatgen.core import Composition, Element, Lattice, Structure
+def _p1_sites(path: str | Path) -> tuple[list[float], list[str], np.ndarray] | None:
+    """Cell parameters ``[a, b, c, alpha, beta, gamma]``, element symbols and fractional
+    coordinates [n_atoms, 3] as written in a one-block P1 CIF of whole sites; else None."""
+    from pymatgen.core import Element
     from pymatgen.io.cif import CifFile, str2float
 
     try:
@@ -143,8 +130,9 @@ def read_p1_cif(path: str | Path):
             return None
         if any(key.startswith(("_atom_site_moment", "_atom_site_attached")) for key in block):
             return None
-        lengths = [str2float(block[f"_cell_length_{i}"]) for i in "abc"]
-        angles = [str2float(block[f"_cell_angle_{i}"]) for i in ("alpha", "beta", "gamma")]
+        cell = [str2float(block[f"_cell_{k}"]) for k in ("length_a", "length_b", "length_c",
+                                                         "angle_alpha", "angle_beta",
+                                                         "angle_gamma")]
         symbols = _column(block, "_atom_site_type_symbol" if "_atom_site_type_symbol" in block
                           else "_atom_site_label")
         frac = np.array([[str2float(v) for v in _column(block, f"_atom_site_fract_{c}")]
@@ -153,33 +141,63 @@ def read_p1_cif(path: str | Path):
                      if "_atom_site_occupancy" in block else [])
         if any(str2float(o) != 1.0 for o in occupancy) or frac.shape != (len(symbols), 3):
             return None
-        if not all(_ELEMENT.fullmatch(sym) for sym in symbols):
+        if not all(_ELEMENT.fullmatch(sym) and Element(sym).Z for sym in symbols):
             return None
-        numbers = [Element(sym).Z for sym in symbols]
     except Exception:  # the tokenizer raises many types: the full parser says what is wrong
         return None
+    return cell, symbols, frac
+
+
+def _pymatgen_order(symbols: list[str]) -> tuple[list[int], bool]:
+    """pymatgen's order of the sites of a CIF (it matters: the 12 nearest neighbours of the
+    CGCNN and ALIGNN graphs break ties by site index) and whether it still needs
+    ``get_sorted_structure``. pymatgen groups the sites by composition (a stable sort), then
+    sorts them by (electronegativity, symbol): with finite electronegativities one stable sort
+    of the file's order by that key; with a NaN (noble gases) its own two sorts."""
+    from pymatgen.core import Composition, Element
+
+    with warnings.catch_warnings():  # "No Pauling electronegativity for Ne"
+        warnings.simplefilter("ignore")
+        key = {sym: (Element(sym).X, sym) for sym in set(symbols)}
+    if all(np.isfinite(x) for x, _ in key.values()):
+        return sorted(range(len(symbols)), key=lambda i: key[symbols[i]]), False
+    comps = {sym: Composition({Element(sym): 1.0}) for sym in key}
+    return sorted(range(len(symbols)), key=lambda i: comps[symbols[i]]), True
+
+
+def read_p1_cif(path: str | Path):
+    """A CIF of one data block in space group P1 (the symmetry operation ``x, y, z`` only),
+    every site one element with occupancy 1, read about 3x faster than pymatgen's full
+    parser: pymatgen's tokenizer (``CifFile``), the lattice from ``Lattice.from_parameters``,
+    fractional coordinates restored to 1/3 and 2/3 (:data:`IDEAL_FRACTIONS`) and wrapped into
+    [0, 1), the sites in pymatgen's order, all as pymatgen does. Screening files written by
+    pymatgen, ASE or the Materials Project are of this kind.
+
+    Returns:
+        A pymatgen ``Structure``: the same lattice and sites, in the same order, as
+        ``Structure.from_file`` (all 3938 ``mp_eform`` structures written by CifWriter
+        compare equal, bit for bit); or None for any other CIF (symmetry operations,
+        partial occupancy, oxidation states, magnetic moments, sites closer than
+        :data:`SITE_TOLERANCE`, anything unexpected): read it with the full parser.
+    """
+    from pymatgen.core import Element, Lattice, Structure
+
+    sites = _p1_sites(path)
+    if sites is None:
+        return None
+    cell, symbols, frac = sites
     for ideal in IDEAL_FRACTIONS:  # 0.3333 -> 1/3, as pymatgen (its frac_tolerance)
         frac = np.where(np.abs(frac / ideal - 1) <= SITE_TOLERANCE, ideal, frac)
     frac = frac - np.floor(frac)  # [n_atoms, 3], in [0, 1)
     delta = frac[:, None] - frac[None]  # [n_atoms, n_atoms, 3]
     delta -= np.round(delta)
     close = (np.abs(delta) < SITE_TOLERANCE).all(-1)  # [n_atoms, n_atoms]
-    if close.sum() > len(numbers) or not np.isfinite(frac).all():
-        return None
-    lattice = Lattice.from_parameters(*lengths, *angles)
-    # pymatgen's site order matters: the 12 nearest neighbours of the CGCNN and ALIGNN graphs
-    # break ties by site index. It groups the sites by composition (a stable sort), then sorts
-    # them by (electronegativity, symbol) (get_sorted_structure): with finite
-    # electronegativities, one stable sort of the file's order by that key.
-    with warnings.catch_warnings():  # "No Pauling electronegativity for Ne"
-        warnings.simplefilter("ignore")
-        key = {sym: (Element(sym).X, sym) for sym in set(symbols)}
-    if all(np.isfinite(x) for x, _ in key.values()):
-        order = sorted(range(len(symbols)), key=lambda i: key[symbols[i]])
-        return Structure(lattice, [numbers[i] for i in order], frac[order])
-    comps = {sym: Composition({Element(sym): 1.0}) for sym in key}  # NaN: pymatgen's way
-    order = sorted(range(len(symbols)), key=lambda i: comps[symbols[i]])
-    return Structure(lattice, [numbers[i] for i in order], frac[order]).get_sorted_structure()
+    if close.sum() > len(symbols) or not np.isfinite(frac).all():
+        return None  # pymatgen would merge sites
+    order, resort = _pymatgen_order(symbols)
+    structure = Structure(Lattice.from_parameters(*cell), [Element(symbols[i]).Z for i in order],
+                          frac[order])
+    return structure.get_sorted_structure() if resort else structure
 
 
 def _read_ase(path: Path) -> list[Any]:
