@@ -209,3 +209,22 @@ def test_a_broken_cif_keeps_the_full_parsers_message(tmp_path):
     assert read_p1_cif(path) is None  # the tokenizer's ZeroDivisionError is not the message
     with pytest.raises(StructureError, match=r"broken\.cif: could not be read"):
         read_frames(path)
+
+
+@pytest.mark.filterwarnings("ignore:Issues encountered while parsing CIF")
+def test_p1_cif_agrees_with_pymatgen_on_real_structures(tmp_path):
+    """The fast path must stay what pymatgen reads (a pymatgen upgrade that changes its
+    site order or rounding fails here): 80 FLLA structures as CifWriter writes them."""
+    from pymatgen.io.cif import CifWriter
+
+    from companion.data import load
+
+    data = load("mp_eform")
+    for i in np.linspace(0, len(data) - 1, 80).astype(int):
+        path = tmp_path / f"{i}.cif"
+        CifWriter(data[int(i)].structure).write_file(path)
+        fast, full = read_p1_cif(path), Structure.from_file(path)
+        assert fast is not None, data.material_ids[i]
+        assert fast.atomic_numbers == full.atomic_numbers, data.material_ids[i]
+        np.testing.assert_array_equal(fast.lattice.matrix, full.lattice.matrix)
+        np.testing.assert_array_equal(fast.frac_coords, full.frac_coords)
