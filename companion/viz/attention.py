@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from companion.viz.style import PALETTE, data_range, theme
+
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
@@ -280,27 +282,29 @@ def energy_drift_figure(time_fs: Sequence[float] | np.ndarray,
         v = np.asarray(values, dtype=np.float64)
         return (v - v[0]) * scale
 
-    parts = [(n, v, c) for n, v, c in (("potential", potential, "#1f77b4"),
-                                       ("kinetic", kinetic, "#2ca02c")) if v is not None]
+    parts = [(n, v, c) for n, v, c in (("potential", potential, PALETTE[0]),
+                                       ("kinetic", kinetic, PALETTE[2])) if v is not None]
+    hover = "t = %{x:.1f} " + FS + "<br>%{y:+.3f} meV/atom<extra>%{fullData.name}</extra>"
     rows = 2 if parts else 1
     fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.08,
                         row_heights=[0.5, 0.5] if rows == 2 else None)
     for name, values, color in parts:
         fig.add_trace(go.Scatter(x=t, y=change(values), name=name, mode="lines",
-                                 line={"color": color, "width": 1.5}), row=1, col=1)
+                                 line={"color": color, "width": 1.5}, hovertemplate=hover),
+                      row=1, col=1)
     e = change(total)
     label = "total"
     if len(t) > 1:
         slope = np.polyfit(t, e, 1)[0] * 1000.0  # meV/atom per ps
         label = f"total (drift {slope:+.3g} meV/atom/ps)"
     fig.add_trace(go.Scatter(x=t, y=e, name=label, mode="lines",
-                             line={"color": "#d62728", "width": 2}), row=rows, col=1)
+                             line={"color": PALETTE[1], "width": 2}, hovertemplate=hover),
+                  row=rows, col=1)
     fig.update_xaxes(title_text=f"time ({FS})", row=rows, col=1)
     for r in range(1, rows + 1):
         fig.update_yaxes(title_text="E(t) - E(0) (meV/atom)", row=r, col=1)
-    fig.update_layout(height=height, margin={"l": 70, "r": 20, "t": 30, "b": 45},
-                      legend={"orientation": "h", "y": 1.06})
-    return fig
+    fig.update_layout(height=height, margin={"l": 70, "r": 20, "t": 30, "b": 45})
+    return theme(fig)
 
 
 def force_parity_figure(true: np.ndarray, predicted: Sequence[np.ndarray] | np.ndarray,
@@ -328,17 +332,21 @@ def force_parity_figure(true: np.ndarray, predicted: Sequence[np.ndarray] | np.n
         raise ValueError(f"{y.size} reference but {p.size} predicted components")
     mae = float(np.abs(p - y).mean())
     step = max(1, len(y) // max_points)
-    lo, hi = float(min(y.min(), p.min())), float(max(y.max(), p.max()))
+    lo, hi = data_range(y, p, margin=0.03)
     fig = go.Figure([
-        go.Scattergl(x=y[::step], y=p[::step], mode="markers", marker={"size": 3, "opacity": 0.4},
-                     name=f"{name}: MAE {1000 * mae:.1f} m{unit}"),
+        go.Scattergl(x=y[::step], y=p[::step], mode="markers",
+                     marker={"size": 4, "opacity": 0.6, "color": PALETTE[0]},
+                     name=f"{name}: MAE {mae:.4f} {unit} ({1000 * mae:.1f} m{unit})",
+                     hovertemplate="DFT %{x:.3f} " + unit + "<br>predicted %{y:.3f} " + unit
+                                   + "<extra></extra>"),
         go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", line={"color": "#555", "dash": "dash"},
-                   showlegend=False, hoverinfo="skip")])
+                   name="y = x", hoverinfo="skip")])
     fig.update_layout(height=height, margin={"l": 60, "r": 20, "t": 30, "b": 45},
-                      xaxis={"title": {"text": f"DFT force component ({unit})"}},
-                      yaxis={"title": {"text": f"predicted ({unit})"}, "scaleanchor": "x"},
-                      legend={"orientation": "h", "y": 1.08})
-    return fig
+                      xaxis={"title": {"text": f"DFT force component ({unit})"},
+                             "range": [lo, hi], "constrain": "domain"},
+                      yaxis={"title": {"text": f"predicted force component ({unit})"},
+                             "range": [lo, hi], "scaleanchor": "x", "constrain": "domain"})
+    return theme(fig, legend="right")
 
 
 def cutoff_crossing_figure(distance: Sequence[float] | np.ndarray,
@@ -362,11 +370,15 @@ def cutoff_crossing_figure(distance: Sequence[float] | np.ndarray,
         v = np.asarray(values, dtype=np.float64)
         fig.add_trace(go.Scatter(x=d, y=v - v[0], name=name, mode="lines",
                                  line={"width": 2.5 if k == 0 else 1.5,
-                                       "dash": "solid" if k == 0 else "dash"}))
+                                       "dash": "solid" if k == 0 else "dash"},
+                                 hovertemplate="d = %{x:.3f} Å<br>%{y:+.4g} " + unit
+                                               + "<extra>%{fullData.name}</extra>"))
+    # the label sits beside the line, at the top, not on it
     fig.add_vline(x=cutoff, line={"color": "#888", "dash": "dot"},
-                  annotation_text=f"r<sub>c</sub> = {cutoff:g} Å")
+                  annotation={"text": f"r<sub>c</sub> = {cutoff:g} Å", "xanchor": "left",
+                              "yanchor": "top", "x": cutoff, "y": 1, "xshift": 4,
+                              "showarrow": False, "bgcolor": "rgba(255,255,255,0.8)"})
     fig.update_layout(height=height, margin={"l": 60, "r": 20, "t": 30, "b": 45},
                       xaxis={"title": {"text": "distance of the moving atom (Å)"}},
-                      yaxis={"title": {"text": f"E(d) - E(d<sub>0</sub>) ({unit})"}},
-                      legend={"orientation": "h", "y": 1.1})
-    return fig
+                      yaxis={"title": {"text": f"E(d) - E(d<sub>0</sub>) ({unit})"}})
+    return theme(fig)

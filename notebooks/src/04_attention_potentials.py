@@ -270,7 +270,7 @@ print("running in the background:", " ".join(ablation_cmd[1:7]), "...")
 torch.manual_seed(TRAIN["seed"])
 model = GATv2Potential(GATv2Config(**MODEL))
 print(f"{sum(p.numel() for p in model.parameters()):,} parameters")
-curve = viz.LossCurve(unit="meV/Å (forces)")
+curve = viz.LossCurve(unit="meV/Å", label="force MAE")
 curve
 
 # %%

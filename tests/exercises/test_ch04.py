@@ -209,4 +209,5 @@ def test_energy_drift_and_parity_figures():
     rng = np.random.default_rng(0)
     f = rng.normal(size=(10, 3))
     fig = force_parity_figure([f[:4], f[4:]], [f[:4] + 0.01, f[4:] + 0.01])
-    assert "MAE 10.0 meV/Å" in fig.data[0].name
+    # the legend in the axes' unit, with the meV/Å figure the notebook quotes
+    assert "MAE 0.0100 eV/Å (10.0 meV/Å)" in fig.data[0].name
