@@ -117,3 +117,20 @@ def data_range(*arrays: Any, margin: float = 0.05, floor: float | None = None
     if floor is not None:
         lo = max(lo, floor)
     return [lo, hi]
+
+
+def set_log_ticks(fig: Any, axis: str, *values: Any) -> Any:
+    """Label a log axis of ``fig`` with :func:`log_ticks` over the positive ``values``.
+
+    Args:
+        fig: a plotly figure.
+        axis: ``"x"`` or ``"y"`` (every subplot's axis of that letter).
+        *values: the data drawn on that axis (arrays).
+    """
+    data = np.concatenate([np.asarray(v, dtype=np.float64).reshape(-1) for v in values])
+    data = data[np.isfinite(data) & (data > 0)]
+    if data.size:
+        vals, text = log_ticks(data.min(), data.max())
+        update = fig.update_xaxes if axis == "x" else fig.update_yaxes
+        update(type="log", tickvals=vals, ticktext=text)
+    return fig
