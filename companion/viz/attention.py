@@ -137,7 +137,7 @@ def _label(z: np.ndarray, i: int) -> str:
 def _atom_trace(z: np.ndarray, pos: np.ndarray, center: int | None) -> dict[str, Any]:
     from companion.viz.style import element_color
 
-    size = np.where(z == 1, 9.0, 14.0)
+    size = np.where(z == 1, 10.0, 15.0)
     if center is not None:
         size[center] *= 1.5
     # labels on the heavy atoms and the center only, alternately above and below, so that
@@ -152,7 +152,9 @@ def _atom_trace(z: np.ndarray, pos: np.ndarray, center: int | None) -> dict[str,
             "z": pos[:, 2], "text": text, "textposition": where,
             "hovertext": [_label(z, i) for i in range(len(z))], "hoverinfo": "text",
             "showlegend": False, "textfont": {"size": 13, "color": "#111"},
-            "marker": {"size": size, "color": [element_color(int(x)) for x in z],
+            # hydrogen filled light gray (its Jmol white looks hollow on a white page)
+            "marker": {"size": size,
+                       "color": ["#c8c8c8" if x == 1 else element_color(int(x)) for x in z],
                        "line": {"width": 2, "color": "#444"}, "opacity": 1.0}}
 
 
@@ -224,7 +226,8 @@ def attention_figure(graph: Any, alphas: Sequence[Any], layer: int = 0,
     title = _title(graph, layer, heads if len(heads) > 1 else heads[0], center)
     fig.update_layout(title={"text": f"{title}<br><sup>{SCALE_NOTE}</sup>",
                              "font": {"size": 14}},
-                      height=height, margin={"l": 0, "r": 0, "t": 60, "b": 0})
+                      height=height, margin={"l": 0, "r": 0, "t": 90 if len(heads) > 1
+                                                     else 60, "b": 0})
     return theme(fig)
 
 
@@ -249,7 +252,7 @@ def _bar_traces(graph: Any, alphas: Sequence[Any], layer: int, head: int,
     b = _bars(graph, alphas, layer, center)
     return [{"type": "bar", "x": b["names"], "y": b["weights"][:, h], "name": f"head {h + 1}",
              "text": [f"{v:.2f}" if h == head else "" for v in b["weights"][:, h]],
-             "textposition": "outside", "cliponaxis": False,
+             "textposition": "outside", "cliponaxis": False, "textfont": {"size": 11},
              "marker": {"color": PALETTE[h % len(PALETTE)],
                         "opacity": 1.0 if h == head else 0.3},
              "hovertemplate": "%{x} → center: α = %{y:.3f}<extra>head " + str(h + 1)
@@ -283,9 +286,10 @@ class AttentionExplorer:
         self.center = w.Dropdown(options=[("all atoms", -1)] + [
             (_label(z, i), i) for i in range(len(z))], value=heavy[0],
             description="center i", style=narrow, layout=w.Layout(width="190px"))
-        self.head = w.ToggleButtons(options=[(f"head {h + 1}", h) for h in range(n_heads)],
+        self.head = w.ToggleButtons(options=[(f"{h + 1}", h) for h in range(n_heads)],
                                     value=0, description="head", style={
-                                        **narrow, "button_width": "64px"})
+                                        **narrow, "button_width": "40px"},
+                                    tooltips=[f"head {h + 1}" for h in range(n_heads)])
         center = int(self.center.value)
         self.figure = go.FigureWidget(attention_figure(graph, self.alphas, center=center,
                                                        height=height))

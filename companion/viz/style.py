@@ -88,11 +88,16 @@ def log_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
     lo, hi = max(float(lo), 1e-300), max(float(hi), 1e-300)
     if hi < lo:
         lo, hi = hi, lo
-    steps = (1, 2, 5) if np.log10(hi / lo) < 3 else (1,)
-    vals = [m * 10.0**e for e in range(int(np.floor(np.log10(lo))) - 1,
-                                       int(np.ceil(np.log10(hi))) + 1) for m in steps]
-    vals = [v for v in vals if lo / 1.0001 <= v <= hi * 1.0001]
-    if len(vals) < 2:  # a narrow range: its ends
+    decades = range(int(np.floor(np.log10(lo))) - 1, int(np.ceil(np.log10(hi))) + 1)
+    vals: list[float] = []
+    # 1-2-5 ticks (powers of ten alone over three decades or more); every digit in a range
+    # too narrow for three of those, which is then not crowded; the ends if even that fails
+    for steps in ((1, 2, 5) if np.log10(hi / lo) < 3 else (1,), tuple(range(1, 10))):
+        vals = [m * 10.0**e for e in decades for m in steps]
+        vals = [v for v in vals if lo / 1.0001 <= v <= hi * 1.0001]
+        if len(vals) >= 3:
+            break
+    if len(vals) < 2:
         vals = [lo, hi]
     return vals, [_short(v) for v in vals]
 
@@ -100,7 +105,7 @@ def log_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
 def _short(v: float) -> str:
     if v >= 1000:
         return f"{v / 1000:g}k"
-    return f"{v:.3g}"
+    return f"{float(f'{v:.3g}'):g}"
 
 
 def data_range(*arrays: Any, margin: float = 0.05, floor: float | None = None

@@ -71,7 +71,7 @@ from torch_geometric.utils import scatter
 from companion import viz
 from companion.baselines import fit_baselines
 from companion.data import load
-from companion.exercises import ch02
+from companion.exercises import ch02, show_choices
 from companion.graphs import edge_vectors, to_graph
 from companion.graphs.dataset import GraphDataset
 from companion.models.cgcnn import CGCNN, CGCNNConfig, CGCNNConv, load_pretrained
@@ -672,8 +672,7 @@ print(f"validation MAE without the gate {mae_ungated:.3f}, with it "
 # </details>
 
 # %%
-for letter, text in ch02.BATCHNORM_CHOICES.items():
-    print(f"({letter}) {text}\n")
+show_choices(ch02.BATCHNORM_CHOICES)
 # BEGIN SOLUTION
 batchnorm_answer = "a"  # statistics per channel over every edge of the batch
 # END SOLUTION

@@ -52,6 +52,7 @@
 import copy
 import dataclasses
 import re
+import textwrap
 import time
 
 import numpy as np
@@ -121,7 +122,7 @@ print(f"FAST mode: {FAST}; torch uses {torch.get_num_threads()} CPU threads")
 # %%
 ds = load("mp_eform")
 print(ds)
-print("\nPlease cite:", ds.citation)
+print("\nPlease cite:", textwrap.fill(ds.citation, 90, subsequent_indent="  "))
 catio3_index = int(np.flatnonzero(ds.material_ids == "mp-5827")[0])
 catio3 = ds.arrays(catio3_index)  # (z, pos, cell), Å
 graph = to_graph(catio3, "alignn", line_graph=True)  # backtracking=True, as ALIGNN
@@ -549,7 +550,7 @@ budget_figure(runs, UNIT, "validation MAE against training time")
 # %%
 gap_data = load("mp_dielectric")
 print(gap_data)
-print("\nPlease cite:", gap_data.citation)
+print("\nPlease cite:", textwrap.fill(gap_data.citation, 90, subsequent_indent="  "))
 GAP = "band_gap"
 GAP_UNIT = gap_data.units[GAP]
 gap_split = {k: v[:FAST_SIZES[k]] if FAST else v for k, v in gap_data.split.items()}

@@ -69,7 +69,7 @@ from torch_geometric.utils import scatter, softmax
 from companion import viz
 from companion.calculator import PotentialCalculator
 from companion.data import load
-from companion.exercises import ch04
+from companion.exercises import ch04, show_choices
 from companion.graphs import to_graph
 from companion.graphs.potential_dataset import PotentialDataset
 from companion.models import gatv2
@@ -612,8 +612,7 @@ ch04.check_ablation_ratio(ratio, test_metrics, distance_test)
 # Read the docstring of `GATv2Layer` (or `gatv2.GATv2Layer?`) and pick the true statement.
 
 # %%
-for letter, text in ch04.DISTANCE_ONLY_CHOICES.items():
-    print(f"({letter}) {text}\n")
+show_choices(ch04.DISTANCE_ONLY_CHOICES)
 # BEGIN SOLUTION
 # the logits use only W_e phi(d_ij); the values W_s h_j + W_e phi(d_ij) still carry h_j
 choice = "b"

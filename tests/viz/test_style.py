@@ -56,3 +56,7 @@ def test_loss_curve_waits_then_shows_whole_epochs_and_a_nonnegative_lr():
     assert set(fig.layout.yaxis.ticktext) <= {"0.02", "0.05", "0.1", "0.2", "0.5", "1"}
     static = history_figure(_history(37), unit="eV/atom")
     assert static.layout.xaxis.dtick == 5 and len(static.data) == 3
+
+
+def test_log_ticks_in_a_narrow_range_use_every_digit():
+    assert log_ticks(0.589, 1.37)[1] == ["0.6", "0.7", "0.8", "0.9", "1"]
