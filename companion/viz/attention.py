@@ -289,7 +289,8 @@ class AttentionExplorer:
         self.head = w.ToggleButtons(options=[(f"{h + 1}", h) for h in range(n_heads)],
                                     value=0, description="head", style={
                                         **narrow, "button_width": "40px"},
-                                    tooltips=[f"head {h + 1}" for h in range(n_heads)])
+                                    tooltips=[f"head {h + 1}" for h in range(n_heads)],
+                                    layout=w.Layout(width=f"{90 + 48 * n_heads}px"))
         center = int(self.center.value)
         self.figure = go.FigureWidget(attention_figure(graph, self.alphas, center=center,
                                                        height=height))
@@ -297,6 +298,7 @@ class AttentionExplorer:
         self.bars = go.FigureWidget(theme(go.Figure(
             _bar_traces(graph, self.alphas, 0, 0, center),
             layout={"height": height, "width": 340, "autosize": False, "barmode": "group",
+                    "uniformtext": {"minsize": 10, "mode": "show"},
                     "yaxis": {"title": {"text": "α<sub>ij</sub> (weight of j)"},
                               "range": [0, 1.08]},
                     "xaxis": {"title": {"text": "neighbor j"}},
@@ -308,7 +310,9 @@ class AttentionExplorer:
             control.add_class(css)
         for control in (self.layer, self.head, self.center):
             control.observe(self._redraw, names="value")
-        self.widget = w.VBox([w.HBox([self.layer, self.center, self.head]),
+        self.widget = w.VBox([w.HBox([self.layer, self.center, self.head],
+                                     layout=w.Layout(flex_flow="row nowrap",
+                                                     align_items="center")),
                               w.HBox([self.figure, self.bars])])
 
     def _redraw(self, _: Any = None) -> None:
