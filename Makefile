@@ -40,7 +40,7 @@ lab: $(STAMP)
 
 test: $(STAMP)
 	# one BLAS/OpenMP thread per test worker: two workers share the two cores
-	COMPANION_FAST=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	COMPANION_FAST=1 OMP_NUM_THREADS=1 COMPANION_BROWSER_ARTIFACTS=$(CURDIR)/test-output/browser $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check companion tests benchmarks scripts notebooks/src

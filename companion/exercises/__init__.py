@@ -8,7 +8,8 @@ are computed when the check runs, from the package and the physics, never stored
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import textwrap
+from collections.abc import Callable, Mapping
 from typing import Any
 
 GREEN, RED, YELLOW, RESET = "\x1b[32m", "\x1b[31m", "\x1b[33m", "\x1b[0m"
@@ -17,16 +18,33 @@ CORRECT = "✔ correct"
 """Printed (in green) for a right answer; the notebook tests look for it."""
 
 
+WIDTH = 96
+"""Printed lines are wrapped at this many characters, between words (JupyterLab would
+otherwise break a long line wherever the column ends, in the middle of a word)."""
+
+
+def _wrapped(head: str, shown: int, message: str) -> str:
+    """``head`` (``shown`` visible characters, colors excluded) and ``message``, wrapped."""
+    text = textwrap.fill("x" * shown + message, WIDTH, break_long_words=False)
+    return head + text[shown:]
+
+
 def correct(message: str = "") -> bool:
     """Print the green "correct" line (with an optional explanation)."""
-    print(f"{GREEN}{CORRECT}{RESET}" + (f": {message}" if message else ""))
+    print(_wrapped(f"{GREEN}{CORRECT}{RESET}", len(CORRECT), f": {message}" if message else ""))
     return True
 
 
 def hint(message: str) -> bool:
     """Print a red "not yet" line with a hint."""
-    print(f"{RED}✘ not yet.{RESET} Hint: {message}")
+    print(_wrapped(f"{RED}✘ not yet.{RESET}", len("✘ not yet."), f" Hint: {message}"))
     return False
+
+
+def show_choices(choices: Mapping[str, str]) -> None:
+    """Print the options of a multiple-choice exercise, ``(a) ...``, each wrapped."""
+    for letter, text in choices.items():
+        print(textwrap.fill(f"({letter}) {text}", WIDTH, subsequent_indent="    ") + "\n")
 
 
 def unanswered(answer: Any) -> bool:
@@ -65,4 +83,5 @@ def check(func: Callable[..., Any]) -> Callable[..., None]:
     return wrapper
 
 
-__all__ = ["CORRECT", "NOT_ANSWERED", "check", "correct", "hint", "not_answered", "unanswered"]
+__all__ = ["CORRECT", "NOT_ANSWERED", "check", "correct", "hint", "not_answered",
+           "show_choices", "unanswered"]

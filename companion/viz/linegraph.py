@@ -17,9 +17,9 @@ bonds in a symmetric graph gives each of its bonds ``d - 1`` partners per role.
 :func:`bond_triplets` lists them (pure numpy/torch). :func:`line_graph_figure` draws them in
 3D on top of :func:`companion.viz.graph.graph_figure`, each partner bond translated to the
 periodic image where it meets the selected bond, so the angle is the one you see.
-:func:`line_graph_explorer` adds a bond menu, a backtracking switch, the list of triplets
-with their angles and the structure's bond-angle histogram alongside (``go.FigureWidget``
-updated in place with ``batch_update``).
+:func:`~companion.viz.linegraph_explorer.line_graph_explorer` adds a bond menu, a
+backtracking switch, the list of triplets with their angles and the structure's bond-angle
+histogram alongside (``go.FigureWidget`` updated in place with ``batch_update``).
 
 CSS classes (for browser tests): ``companion-bond-select``, ``companion-backtracking-toggle``,
 ``companion-linegraph-figure``, ``companion-angle-hist``.
@@ -219,7 +219,27 @@ def line_graph_trace_data(obj: Any, graph: Any, edge: int,
     data[SHARED]["marker"] = {"color": [E1_COLOR, E2_COLOR]}
     data[PARTNER_ATOMS] = _markers(np.concatenate(far_ends) if far_ends else np.zeros((0, 3)),
                                    np.concatenate(far_numbers), far_labels)
+    # partner atoms in the color of their role (not their element: O, its images and the
+    # partners would be three similar reds)
+    n_e1 = int((info["role"] == "e1").sum())
+    data[PARTNER_ATOMS]["marker"] = {
+        "color": [E1_COLOR] * n_e1 + [E2_COLOR] * (len(far_labels) - n_e1),
+        "symbol": "diamond", "size": 6}
     return data
+
+
+def _follow(fig: go.Figure, data: dict[str, dict[str, Any]], pad: float = 1.5) -> None:
+    """Center the 3D view on the selected bond and its partners: a cube of equal axis
+    ranges around them, ``pad`` Å beyond the farthest (the view follows the selection)."""
+    xyz = np.array([[v for v in data[role][c] if v is not None] for role in (BOND, AS_E1, AS_E2)
+                    for c in "xyz"], dtype=object)
+    points = np.stack([np.concatenate([np.asarray(xyz[3 * r + c], dtype=np.float64)
+                                       for r in range(3)]) for c in range(3)], axis=1)
+    center = 0.5 * (points.min(0) + points.max(0))  # [3]
+    half = 0.5 * float((points.max(0) - points.min(0)).max()) + pad
+    fig.update_layout(scene={"aspectmode": "cube", **{
+        f"{c}axis": {"range": [center[k] - half, center[k] + half], "autorange": False}
+        for k, c in enumerate("xyz")}})
 
 
 def line_graph_figure(obj: Any, graph: Any = None, edge: int = 0,
@@ -254,11 +274,12 @@ def line_graph_figure(obj: Any, graph: Any = None, edge: int = 0,
         fig.add_trace(go.Scatter3d(mode="lines", name=name, meta=name, hoverinfo="text",
                                    line={"color": color, "width": width}))
     fig.add_trace(go.Scatter3d(mode="markers", name=PARTNER_ATOMS, meta=PARTNER_ATOMS,
-                               hoverinfo="text", opacity=0.7, marker={"size": 6}))
+                               hoverinfo="text", opacity=0.9, marker={"size": 6}))
     fig.add_trace(go.Scatter3d(mode="markers", name=SHARED, meta=SHARED, hoverinfo="text",
                                marker={"size": 15, "symbol": "circle-open",
                                        "line": {"width": 4}}))
-    fig.update_layout(legend={"itemsizing": "constant", "font": {"size": 11}})
+    fig.update_layout(legend={"itemsizing": "constant", "font": {"size": 11},
+                              "orientation": "h", "y": 0, "yanchor": "top"})
     update_line_graph_figure(fig, atoms, graph, edge, lg_edge_index, title=title)
     return fig
 
@@ -277,6 +298,7 @@ def update_line_graph_figure(fig: go.Figure, obj: Any, graph: Any, edge: int,
     for trace in fig.data:
         if trace.meta in data:
             trace.update(data[trace.meta])
+    _follow(fig, data)
     info = bond_triplets(graph, edge, lg_edge_index, angles)
     if title is None:
         n1, n2 = int((info["role"] == "e1").sum()), int((info["role"] == "e2").sum())
@@ -337,161 +359,16 @@ def triplet_table_html(graph: Any, info: dict[str, np.ndarray], atoms: Any = Non
                     f"<td style='text-align:right'>{angle:.2f}°</td><td>{p}</td></tr>")
     head = ("<tr><th>triplet</th><th>bond is</th><th>k → j → i</th><th>θ at j</th>"
             "<th>partner edge</th></tr>")
-    return ("<div style='max-height:260px;overflow-y:auto'><table style='font-size:12px'>"
+    return ("<div style='max-height:170px;overflow-y:auto'><table style='font-size:12px'>"
             f"{head}{''.join(rows)}</table></div>")
-
-
-# ---------------------------------------------------------------------------- widget
-
-
-class LineGraphExplorer:
-    """Pick a bond: its triplets in 3D, their angles in a table and on the angle histogram.
-
-    Build it with :func:`line_graph_explorer`; display it as the last expression of a cell.
-    The attributes are the widgets, so a test (or a curious student) can drive it::
-
-        ex = line_graph_explorer(structure)
-        ex.bond_select.value = 5           # redraws the 3D view, table and histogram
-        ex.info["angle"]                   # angles of bond 5's triplets, degrees
-
-    Attributes:
-        graph: the ``CrystalGraph`` drawn.
-        bond_select: ``Dropdown`` of the bonds (edges).
-        backtracking_toggle: ``Checkbox``, include the pairs of a bond with its reverse.
-        figure: ``go.FigureWidget`` of :func:`line_graph_figure`.
-        histogram: ``go.FigureWidget`` of :func:`angle_histogram_figure`.
-        table: ``HTML`` list of the selected bond's triplets.
-        status: ``HTML`` line with the counts.
-        lg_edge_index: the current line graph ([2, n_triplets]); angles: its angles (°).
-        info: the selected bond's triplets (:func:`bond_triplets`).
-        widget: the box that is displayed.
-    """
-
-    def __init__(self, structure: Any, graph: Any = None, edge: int = 0,
-                 backtracking: bool = False, height: int = 520, name: str | None = None
-                 ) -> None:
-        import ipywidgets as widgets
-        import plotly.graph_objects as go
-
-        from companion.graphs import to_graph
-
-        self.atoms = atoms_of(structure)
-        if graph is None:
-            graph = to_graph(structure, "alignn")
-        self.graph = graph
-        self.name = name or "structure"
-        n_edges = int(graph.edge_index.shape[1])
-        if n_edges == 0:
-            raise ValueError("the graph has no edges: nothing to select.")
-        self._lines = {flag: graph_line_graph(graph, flag) for flag in (False, True)}
-        self._angles = {flag: triplet_angles(graph, lg) for flag, lg in self._lines.items()}
-        self.bond_select = widgets.Dropdown(
-            options=[(bond_label(graph, e, self.atoms), e) for e in range(n_edges)],
-            value=int(edge), description="bond")
-        self.backtracking_toggle = widgets.Checkbox(value=bool(backtracking),
-                                                    description="backtracking triplets")
-        self.bond_select.add_class(BOND_CLASS)
-        self.backtracking_toggle.add_class(BACKTRACK_CLASS)
-        self.bond_select.layout.width = "420px"
-        self.status = widgets.HTML()
-        self.table = widgets.HTML()
-        self.figure = go.FigureWidget(line_graph_figure(self.atoms, graph, int(edge),
-                                                        self.lg_edge_index, height=height))
-        self.figure.layout.width = 640
-        self.figure.add_class(FIGURE_CLASS)
-        self.histogram = go.FigureWidget(angle_histogram_figure(self.angles, height=380))
-        self.histogram.layout.width = 460
-        self.histogram.add_class(HIST_CLASS)
-        for trace in self.figure.data:  # click a gray edge to select it
-            if trace.meta == EDGES:
-                trace.on_click(self._on_click)
-        self.info: dict[str, np.ndarray] = {}
-        self.bond_select.observe(self.redraw, names="value")
-        self.backtracking_toggle.observe(self._toggle, names="value")
-        self.redraw()
-        right = widgets.VBox([self.histogram, self.table],
-                             layout=widgets.Layout(width="480px"))
-        views = widgets.HBox([self.figure, right],
-                             layout=widgets.Layout(flex_flow="row wrap"))
-        controls = widgets.HBox([self.bond_select, self.backtracking_toggle])
-        self.widget = widgets.VBox([controls, self.status, views])
-
-    @property
-    def lg_edge_index(self) -> np.ndarray:
-        """[2, n_triplets] line graph shown now (with or without backtracking)."""
-        return self._lines[self.backtracking_toggle.value]
-
-    @property
-    def angles(self) -> np.ndarray:
-        """[n_triplets] angles of :attr:`lg_edge_index`, degrees."""
-        return self._angles[self.backtracking_toggle.value]
-
-    def redraw(self, change: Any = None) -> None:
-        """Update the 3D view, the histogram, the table and the status for the selected bond."""
-        edge = int(self.bond_select.value)
-        with self.figure.batch_update():
-            self.info = update_line_graph_figure(self.figure, self.atoms, self.graph, edge,
-                                                 self.lg_edge_index, self.angles)
-        # One update per trace, not one batch_update for both: a batch that sets different
-        # properties on different traces sends the others' as undefined, and plotly's
-        # widget then deletes them (x of "all triplets") from a FigureWidget that is not
-        # displayed yet and shown inside a box, as here.
-        self.histogram.data[0].update(x=self.angles, name=f"all {len(self.angles)} triplets")
-        self.histogram.data[1].update(x=self.info["angle"],
-                                      name=f"bond {edge}: {len(self.info['angle'])} triplets")
-        self.table.value = triplet_table_html(self.graph, self.info, self.atoms)
-        n1 = int((self.info["role"] == "e1").sum())
-        n2 = len(self.info["role"]) - n1
-        back = "with" if self.backtracking_toggle.value else "without"
-        self.status.value = (
-            f"<b>{self.name}</b>: {len(self.atoms)} atoms, {self.graph.edge_index.shape[1]} "
-            f"bonds, {self.lg_edge_index.shape[1]} triplets ({back} backtracking). Bond "
-            f"{edge} is <span style='color:{E1_COLOR}'>e1 of {n1}</span> and "
-            f"<span style='color:{E2_COLOR}'>e2 of {n2}</span> triplets.")
-
-    def _toggle(self, change: Any = None) -> None:
-        self.redraw()
-
-    def _on_click(self, trace: Any, points: Any, selector: Any) -> None:
-        if not points.point_inds:
-            return
-        _, _, _, pad = edge_arrays(self.graph)
-        drawn = np.flatnonzero(~pad)  # the gray trace has 3 points per drawn edge
-        self.bond_select.value = int(drawn[points.point_inds[0] // 3])
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
-
-
-def line_graph_explorer(structure: Any, graph: Any = None, edge: int = 0,
-                        backtracking: bool = False, name: str | None = None,
-                        **kwargs: Any) -> LineGraphExplorer:
-    """Interactive view of a structure's line graph: pick a bond, see its angle triplets.
-
-    Args:
-        structure: pymatgen ``Structure``, ASE ``Atoms`` or ``(z, pos, cell)``.
-        graph: its ``CrystalGraph`` (default: ``to_graph(structure, "alignn")``); any graph
-            works, with or without a stored line graph (it is rebuilt both ways).
-        edge: the bond selected first.
-        backtracking: show the backtracking triplets (a bond with its own reverse, 0°).
-        name: what to call the structure in the status line (e.g. its formula).
-        **kwargs: ``height`` of the 3D view.
-
-    Returns:
-        A :class:`LineGraphExplorer`; display it as the last expression of a cell.
-    """
-    return LineGraphExplorer(structure, graph, edge=edge, backtracking=backtracking,
-                             name=name, **kwargs)
 
 
 __all__ = [
     "LINE_TRACES",
-    "LineGraphExplorer",
     "angle_histogram_figure",
     "bond_label",
     "bond_triplets",
     "graph_line_graph",
-    "line_graph_explorer",
     "line_graph_figure",
     "line_graph_trace_data",
     "triplet_angles",

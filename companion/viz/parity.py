@@ -26,7 +26,8 @@ import numpy as np
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b")
+from companion.viz.style import PALETTE as COLORS
+from companion.viz.style import data_range, log_ticks, theme
 
 ArrayLike = Sequence[float] | np.ndarray
 
@@ -71,7 +72,7 @@ def parity_figure(target: ArrayLike, prediction: Mapping[str, ArrayLike] | Array
                   formulas: Sequence[str] | np.ndarray | None = None,
                   material_ids: Sequence[str] | np.ndarray | None = None,
                   unit: str = "", quantity: str = "value", height: int = 520,
-                  marker_size: int = 5) -> go.Figure:
+                  marker_size: int = 5, floor: float | None = None) -> go.Figure:
     """Predicted against true values, one scatter per model, with the diagonal ``y = x``.
 
     Args:
@@ -84,6 +85,8 @@ def parity_figure(target: ArrayLike, prediction: Mapping[str, ArrayLike] | Array
         quantity: what is predicted, e.g. ``"formation energy"`` (axis labels).
         height: figure height in pixels.
         marker_size: point size in pixels.
+        floor: the lowest value the quantity can take (0 for band gaps): the axes start
+            there, unless a prediction falls below it (then they show it).
 
     Raises:
         ValueError: arrays of different lengths.
@@ -101,22 +104,23 @@ def parity_figure(target: ArrayLike, prediction: Mapping[str, ArrayLike] | Array
         custom = np.concatenate([names, (p - y).round(6).astype(str)[:, None]], axis=1)
         fig.add_trace(go.Scatter(
             x=y, y=p, mode="markers", name=f"{name}: MAE {mae:.3f}{' ' + unit if unit else ''}",
-            marker={"size": marker_size, "color": COLORS[k % len(COLORS)], "opacity": 0.6},
+            marker={"size": marker_size, "color": COLORS[k % len(COLORS)], "opacity": 0.7},
             customdata=custom, hovertemplate=_hover(unit)))
-    values = np.concatenate([y, *preds.values()]) if n else np.zeros(2)
-    lo, hi = float(values.min()), float(values.max())
-    pad = 0.05 * (hi - lo or 1.0)
-    lo, hi = lo - pad, hi + pad
+    lowest = min([float(p.min()) for p in preds.values() if p.size] + [np.inf])
+    lo, hi = data_range(y, *preds.values(), margin=0.03,
+                        floor=None if floor is None else min(floor, lowest))
     fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="y = x",
                              line={"color": "gray", "dash": "dash", "width": 1},
                              hoverinfo="skip"))
+    # equal scales on both axes; the plot area narrows (constrain="domain") rather than the
+    # x range growing past the data
     fig.update_layout(
-        height=height, margin={"t": 40, "b": 50, "l": 70, "r": 20},
-        xaxis={"title": {"text": f"true {quantity}{_unit(unit)}"}, "range": [lo, hi]},
+        height=height, margin={"t": 30, "b": 50, "l": 70, "r": 20},
+        xaxis={"title": {"text": f"true {quantity}{_unit(unit)}"}, "range": [lo, hi],
+               "constrain": "domain"},
         yaxis={"title": {"text": f"predicted {quantity}{_unit(unit)}"}, "range": [lo, hi],
-               "scaleanchor": "x", "scaleratio": 1},
-        legend={"orientation": "h", "y": 1.08})
-    return fig
+               "scaleanchor": "x", "scaleratio": 1, "constrain": "domain"})
+    return theme(fig, legend="right")
 
 
 def group_means(values: ArrayLike, groups: ArrayLike
@@ -190,10 +194,12 @@ def error_breakdown_figure(target: ArrayLike, prediction: ArrayLike, n_atoms: Ar
                           "<br>%{customdata} structures<extra></extra>"),
             row=1, col=col)
         fig.update_xaxes(title_text=label, row=1, col=col)
-    fig.update_yaxes(title_text=f"absolute error{_unit(unit)}", type="log", row=1, col=1)
-    fig.update_layout(height=height, margin={"t": 50, "b": 50},
-                      legend={"orientation": "h", "y": -0.2})
-    return fig
+    positive = err[err > 0]
+    vals, text = log_ticks(*(positive.min(), positive.max()) if positive.size else (0.1, 1))
+    fig.update_yaxes(type="log", tickvals=vals, ticktext=text)
+    fig.update_yaxes(title_text=f"absolute error{_unit(unit)}", row=1, col=1)
+    fig.update_layout(height=height, margin={"t": 50, "b": 50})
+    return theme(fig, legend="bottom")
 
 
 def mae_bar_figure(maes: Mapping[str, float], unit: str = "", title: str = "",
@@ -223,4 +229,4 @@ def mae_bar_figure(maes: Mapping[str, float], unit: str = "", title: str = "",
         margin={"t": 50 if title else 20, "l": 10, "r": 40, "b": 50},
         xaxis={"title": {"text": f"MAE{_unit(unit)}"}, "range": [0, 1.15 * max(values or [1])]},
         yaxis={"autorange": "reversed", "automargin": True})
-    return fig
+    return theme(fig)

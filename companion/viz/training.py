@@ -22,19 +22,26 @@ if TYPE_CHECKING:
 
     from companion.train import History
 
-SERIES = (("train_mae", "train MAE", "#1f77b4", "solid"),
-          ("val_mae", "validation MAE", "#d62728", "solid"))
+from companion.viz.style import PALETTE, log_ticks, theme
+
+SERIES = (("train_mae", "train MAE", PALETTE[0], "solid"),
+          ("val_mae", "validation MAE", PALETTE[1], "solid"))
+WAITING = "waiting for the first epoch…"
 
 
-def _layout(unit: str, log_y: bool, height: int) -> dict[str, Any]:
-    label = f"MAE ({unit})" if unit else "MAE"
+def _layout(unit: str, log_y: bool, height: int, label: str = "MAE") -> dict[str, Any]:
+    title = f"{label} ({unit})" if unit else label
     return {
-        "height": height, "margin": {"l": 60, "r": 60, "t": 30, "b": 45},
-        "xaxis": {"title": {"text": "epoch"}, "rangemode": "tozero"},
-        "yaxis": {"title": {"text": label}, "type": "log" if log_y else "linear"},
+        "height": height, "margin": {"l": 70, "r": 75, "t": 40, "b": 50},
+        "xaxis": {"title": {"text": "epoch"}, "range": [0, 1], "tick0": 0, "dtick": 1,
+                  "tickformat": "d"},
+        "yaxis": {"title": {"text": title}, "type": "log" if log_y else "linear",
+                  "showticklabels": False},
         "yaxis2": {"title": {"text": "learning rate"}, "overlaying": "y", "side": "right",
-                   "showgrid": False, "exponentformat": "e"},
-        "legend": {"orientation": "h", "y": 1.08},
+                   "showgrid": False, "tickmode": "auto", "nticks": 6, "rangemode": "tozero",
+                   "exponentformat": "power", "showticklabels": False},
+        "annotations": [{"text": WAITING, "showarrow": False, "xref": "paper",
+                         "yref": "paper", "x": 0.5, "y": 0.5, "font": {"color": "#888"}}],
     }
 
 
@@ -42,9 +49,12 @@ def _traces() -> list[Any]:
     import plotly.graph_objects as go
 
     traces = [go.Scatter(x=[], y=[], name=name, mode="lines+markers",
-                         line={"color": color, "dash": dash}) for _, name, color, dash in SERIES]
+                         line={"color": color, "dash": dash},
+                         hovertemplate="epoch %{x}: %{y:.4g}<extra>" + name + "</extra>")
+              for _, name, color, dash in SERIES]
     traces.append(go.Scatter(x=[], y=[], name="learning rate", mode="lines", yaxis="y2",
-                             line={"color": "#7f7f7f", "dash": "dot", "width": 1}))
+                             line={"color": PALETTE[7], "dash": "dot", "width": 1},
+                             hovertemplate="epoch %{x}: lr %{y:.3g}<extra></extra>"))
     return traces
 
 
@@ -57,14 +67,39 @@ def _columns(history: History) -> list[tuple[list[float], list[float]]]:
     return cols
 
 
+def _axes(cols: list[tuple[list[float], list[float]]], log_y: bool) -> dict[str, Any]:
+    """Axis updates for the current curves: whole epochs on x (every epoch up to 10, then
+    a 1-2-5 step), 1-2-5 ticks on a log y axis, tick labels once there is data."""
+    epochs = max((max(x) for x, _ in cols if x), default=0)
+    if not epochs:
+        return {}
+    step = next(s for s in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if epochs / s <= 10)
+    values = [v for _, y in cols[:-1] for v in y if v and v > 0]
+    y_axis: dict[str, Any] = {"showticklabels": True}
+    if log_y and values:
+        vals, text = log_ticks(min(values), max(values))
+        y_axis |= {"tickvals": vals, "ticktext": text}
+    return {"xaxis": {"range": [0.5, epochs + 0.5], "dtick": step, "tick0": 0},
+            "yaxis": y_axis, "yaxis2": {"showticklabels": True}}
+
+
+def _set_axes(fig: Any, cols: list[tuple[list[float], list[float]]], log_y: bool) -> None:
+    axes = _axes(cols, log_y)
+    if axes:
+        fig.update_layout(axes)
+        fig.layout.annotations = ()  # the "waiting" note goes with the first epoch
+
+
 def history_figure(history: History, unit: str = "", log_y: bool = True,
-                   height: int = 360) -> go.Figure:
+                   height: int = 360, label: str = "MAE") -> go.Figure:
     """A static figure of a finished run's curves (see the module docstring)."""
     import plotly.graph_objects as go
 
-    fig = go.Figure(_traces(), layout=_layout(unit, log_y, height))
-    for trace, (x, y) in zip(fig.data, _columns(history), strict=True):
+    fig = theme(go.Figure(_traces(), layout=_layout(unit, log_y, height, label)))
+    cols = _columns(history)
+    for trace, (x, y) in zip(fig.data, cols, strict=True):
         trace.x, trace.y = x, y
+    _set_axes(fig, cols, log_y)
     return fig
 
 
@@ -72,25 +107,30 @@ class LossCurve:
     """A fit callback that redraws a plotly ``FigureWidget`` after every epoch.
 
     Args:
-        unit: the target's unit, for the axis label.
+        unit: the unit of the curves, for the axis title (e.g. ``"meV/Å"``).
         log_y: MAE on a log axis.
         height: figure height in pixels.
+        label: what the curves are (axis title before the unit), e.g. ``"force MAE"``.
 
     Attributes:
         widget: the ``FigureWidget`` (display it before calling ``fit``).
     """
 
-    def __init__(self, unit: str = "", log_y: bool = True, height: int = 360) -> None:
+    def __init__(self, unit: str = "", log_y: bool = True, height: int = 360,
+                 label: str = "MAE") -> None:
         import plotly.graph_objects as go
 
-        self.widget = go.FigureWidget(_traces(),
-                                      layout=_layout(unit, log_y, height))
+        self.log_y = log_y
+        self.widget = theme(go.FigureWidget(_traces(),
+                                            layout=_layout(unit, log_y, height, label)))
 
     def __call__(self, history: History) -> bool:
         """Update the curves from ``history`` (never asks to stop)."""
+        cols = _columns(history)
         with self.widget.batch_update():
-            for trace, (x, y) in zip(self.widget.data, _columns(history), strict=True):
+            for trace, (x, y) in zip(self.widget.data, cols, strict=True):
                 trace.x, trace.y = x, y
+            _set_axes(self.widget, cols, self.log_y)
         return False
 
     def _ipython_display_(self) -> None:
@@ -99,6 +139,7 @@ class LossCurve:
         display(self.widget)
 
 
-def loss_curve(unit: str = "", log_y: bool = True, height: int = 360) -> LossCurve:
+def loss_curve(unit: str = "", log_y: bool = True, height: int = 360,
+               label: str = "MAE") -> LossCurve:
     """A :class:`LossCurve` (shorthand for notebooks)."""
-    return LossCurve(unit, log_y, height)
+    return LossCurve(unit, log_y, height, label)

@@ -46,6 +46,7 @@
 
 # %%
 import os
+import textwrap
 
 import numpy as np
 import pandas as pd
@@ -54,7 +55,7 @@ from torch_geometric.loader import DataLoader
 
 from companion import viz
 from companion.data import load
-from companion.exercises import ch01
+from companion.exercises import ch01, show_choices
 from companion.graphs import (
     atom_features,
     bond_cosines,
@@ -93,7 +94,7 @@ print(f"FAST mode: {FAST}")
 # %%
 ds = load("mp_eform")
 print(ds)
-print("\nPlease cite:", ds.citation)
+print("\nPlease cite:", textwrap.fill(ds.citation, 90, subsequent_indent="  "))
 
 # %%
 records = pd.DataFrame([
@@ -660,8 +661,7 @@ ch01.check_cgcnn_edges(cgcnn_edge_count)
 # </details>
 
 # %%
-for letter, text in ch01.MINIMUM_IMAGE_CHOICES.items():
-    print(f"({letter}) {text}\n")
+show_choices(ch01.MINIMUM_IMAGE_CHOICES)
 # BEGIN SOLUTION
 j, images = np.unique(nl_t.src[nl_t.dst == 0], return_counts=True)
 print("images of each neighbor j of atom 0 within the cutoff:",

@@ -71,7 +71,7 @@ from torch_geometric.utils import scatter
 from companion import viz
 from companion.baselines import fit_baselines
 from companion.data import load
-from companion.exercises import ch02
+from companion.exercises import ch02, show_choices
 from companion.graphs import edge_vectors, to_graph
 from companion.graphs.dataset import GraphDataset
 from companion.models.cgcnn import CGCNN, CGCNNConfig, CGCNNConv, load_pretrained
@@ -88,6 +88,7 @@ from companion.train import (
     regression_metrics,
 )
 from companion.viz import parity
+from companion.viz.style import theme
 
 FAST = fast_mode()  # COMPANION_FAST=1: a small subset and 2 epochs, same code
 print(f"FAST mode: {FAST}; torch {torch.__version__}, {torch.get_num_threads()} CPU threads")
@@ -124,8 +125,9 @@ unit_cell, _ = ch02.rocksalt_cells()  # NaCl: atom 0 is Na, atom 1 is Cl
 tiny = to_graph(unit_cell, "radius", cutoff=4.1, dtype=torch.float64)
 src, dst = tiny.edge_index  # [n_edges] each: j (neighbor), i (center)
 _, dist = edge_vectors(tiny)  # [n_edges] Å
-print(f"{tiny.num_nodes} atoms, {tiny.num_edges} edges; distances (Å) and how often:",
-      dict(zip(*np.unique(dist.numpy().round(3), return_counts=True), strict=True)))
+lengths, counts = np.unique(dist.numpy().round(3), return_counts=True)
+print(f"{tiny.num_nodes} atoms, {tiny.num_edges} edges; distances and how often:",
+      ", ".join(f"{d:.3f} Å × {n}" for d, n in zip(lengths, counts, strict=True)))
 
 F, K = 3, 4
 rbf = GaussianExpansion(start=2.5, stop=4.0, step=0.5)  # centers 2.5, 3.0, 3.5, 4.0 Å
@@ -343,8 +345,9 @@ display(parity.error_breakdown_figure(y_test, pred_cgcnn, n_atoms, n_elements, *
                                       unit=UNIT))
 errors = pd.DataFrame({"formula": labels["formulas"], "material_id": labels["material_ids"],
                        "atoms": n_atoms, "elements": n_elements, f"DFT ({UNIT})": y_test,
-                       f"CGCNN ({UNIT})": pred_cgcnn, "|error|": np.abs(pred_cgcnn - y_test)})
-errors.sort_values("|error|", ascending=False).head(8).round(3)
+                       f"CGCNN ({UNIT})": pred_cgcnn,
+                       f"|error| ({UNIT})": np.abs(pred_cgcnn - y_test)})
+errors.sort_values(f"|error| ({UNIT})", ascending=False).head(8).round(3)
 
 # %% [markdown]
 # The learning curves of the finished run (the same numbers as the live curve, as a static
@@ -463,7 +466,9 @@ for name, predictor in (("this notebook's CGCNN", ours), ("pretrained CGCNN", pa
 fig.add_vline(x=5.64, line_dash="dot", annotation_text="experiment, 5.64 Å")
 fig.update_layout(xaxis_title="lattice constant a (Å)",
                   yaxis_title=f"predicted formation energy ({UNIT})", height=380)
-fig
+for trace in fig.data:
+    trace.hovertemplate = "a = %{x:.2f} Å: %{y:+.3f} " + UNIT + "<extra>%{fullData.name}</extra>"
+theme(fig)
 
 # %% [markdown]
 # Any structure in the data is a local minimum of the DFT energy, so the models learned the
@@ -667,8 +672,7 @@ print(f"validation MAE without the gate {mae_ungated:.3f}, with it "
 # </details>
 
 # %%
-for letter, text in ch02.BATCHNORM_CHOICES.items():
-    print(f"({letter}) {text}\n")
+show_choices(ch02.BATCHNORM_CHOICES)
 # BEGIN SOLUTION
 batchnorm_answer = "a"  # statistics per channel over every edge of the batch
 # END SOLUTION

@@ -52,6 +52,7 @@
 import copy
 import dataclasses
 import re
+import textwrap
 import time
 
 import numpy as np
@@ -74,7 +75,8 @@ from companion.models.alignn import ALIGNN, ALIGNNConfig, EdgeGatedGraphConv, co
 from companion.models.cgcnn import CGCNN, CGCNNConfig
 from companion.train import TrainConfig, evaluate, fast_mode, fit, predict
 from companion.viz import parity
-from companion.viz.linegraph import line_graph_explorer
+from companion.viz.linegraph_explorer import line_graph_explorer
+from companion.viz.style import set_log_ticks, theme
 
 FAST = fast_mode()  # COMPANION_FAST=1: a few dozen structures, one epoch per model
 TRAIN_SECONDS = 50  # s of training per model, formation energy (sections 3 and 4)
@@ -120,7 +122,7 @@ print(f"FAST mode: {FAST}; torch uses {torch.get_num_threads()} CPU threads")
 # %%
 ds = load("mp_eform")
 print(ds)
-print("\nPlease cite:", ds.citation)
+print("\nPlease cite:", textwrap.fill(ds.citation, 90, subsequent_indent="  "))
 catio3_index = int(np.flatnonzero(ds.material_ids == "mp-5827")[0])
 catio3 = ds.arrays(catio3_index)  # (z, pos, cell), Å
 graph = to_graph(catio3, "alignn", line_graph=True)  # backtracking=True, as ALIGNN
@@ -184,10 +186,13 @@ summary = growth.groupby("graph", sort=False)[["atoms", "bonds", "triplets"]].me
 summary["bonds per atom"] = summary["bonds"] / summary["atoms"]
 summary["triplets per bond"] = summary["triplets"] / summary["bonds"]
 display(summary.round(1))
-px.scatter(growth, x="bonds", y="triplets", color="graph", hover_name="formula",
-           hover_data=["atoms"], log_x=True, log_y=True, opacity=0.6, height=420,
-           title=f"line-graph size of {N_GROWTH} training structures",
-           labels={"bonds": "bonds (edges of G)", "triplets": "triplets (edges of L(G))"})
+fig = px.scatter(growth, x="bonds", y="triplets", color="graph", hover_name="formula",
+                 hover_data=["atoms"], opacity=0.6, height=440,
+                 title=f"line-graph size of {N_GROWTH} training structures",
+                 labels={"bonds": "bonds (edges of G)", "triplets": "triplets (edges of L(G))"})
+set_log_ticks(fig, "x", growth["bonds"])
+set_log_ticks(fig, "y", growth["triplets"])
+theme(fig, legend="bottom")
 
 
 # %% [markdown]
@@ -406,11 +411,13 @@ runs["CGCNN"] = train_within("CGCNN", CGCNN(CGCNN_SMALL), sets_cgcnn, TRAIN_SECO
 
 
 # %%
-def results_table(runs):
+def results_table(runs, unit):
     columns = ["parameters", "epochs", "training time (s)", "s per epoch", "best val MAE",
                "test MAE"]
     return pd.DataFrame([{k: r[k] for k in ["model", *columns]} for r in runs.values()]
-                        ).set_index("model")
+                        ).set_index("model").rename(columns={
+                            "best val MAE": f"best val MAE ({unit})",
+                            "test MAE": f"test MAE ({unit})"})
 
 
 def budget_figure(runs, unit, title):
@@ -421,13 +428,13 @@ def budget_figure(runs, unit, title):
         fig.add_trace(go.Scatter(x=np.cumsum(h["time_s"]), y=h["val_mae"], mode="lines+markers",
                                  name=f"{name} ({len(h)} epoch{'s' * (len(h) > 1)})",
                                  hovertemplate="%{x:.0f} s: %{y:.3f} " + unit))
-    fig.update_layout(title=title, height=400, xaxis_title="training time (s)",
-                      yaxis={"title": f"validation MAE ({unit})", "type": "log"},
-                      legend={"orientation": "h", "y": -0.25})
-    return fig
+    fig.update_layout(title=title, height=420, xaxis_title="training time (s)",
+                      yaxis_title=f"validation MAE ({unit})")
+    set_log_ticks(fig, "y", *(run["history"]["val_mae"] for run in runs.values()))
+    return theme(fig, legend="bottom")
 
 
-display(results_table(runs).style.format(precision=3, thousands=","))
+display(results_table(runs, UNIT).style.format(precision=3, thousands=","))
 budget_figure(runs, UNIT, f"same budget: {TRAIN_SECONDS} s of training each")
 
 
@@ -508,7 +515,7 @@ runs["without angles, same epochs"] = train_within(
     lr=5e-3, epochs=runs["ALIGNN"]["epochs"])
 
 # %%
-display(results_table(runs).style.format(precision=3, thousands=","))
+display(results_table(runs, UNIT).style.format(precision=3, thousands=","))
 budget_figure(runs, UNIT, "validation MAE against training time")
 
 # %% [markdown]
@@ -543,7 +550,7 @@ budget_figure(runs, UNIT, "validation MAE against training time")
 # %%
 gap_data = load("mp_dielectric")
 print(gap_data)
-print("\nPlease cite:", gap_data.citation)
+print("\nPlease cite:", textwrap.fill(gap_data.citation, 90, subsequent_indent="  "))
 GAP = "band_gap"
 GAP_UNIT = gap_data.units[GAP]
 gap_split = {k: v[:FAST_SIZES[k]] if FAST else v for k, v in gap_data.split.items()}
@@ -568,7 +575,7 @@ parity.parity_figure(
     {"ALIGNN": predict(gap_runs["ALIGNN"]["net"], sets_gap["test"]),
      "composition forest": baselines["composition forest"].prediction},
     formulas=gap_data.formulas[gap_test], material_ids=gap_data.material_ids[gap_test],
-    unit=GAP_UNIT, quantity="band gap")
+    unit=GAP_UNIT, quantity="band gap", floor=0.0)  # a band gap is never negative
 
 # %% [markdown]
 # In our default run (25 s of training) ALIGNN trained 31 epochs and reached a test MAE of 0.54

@@ -53,6 +53,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 from unittest import mock
@@ -68,7 +69,7 @@ from torch_geometric.utils import scatter, softmax
 from companion import viz
 from companion.calculator import PotentialCalculator
 from companion.data import load
-from companion.exercises import ch04
+from companion.exercises import ch04, show_choices
 from companion.graphs import to_graph
 from companion.graphs.potential_dataset import PotentialDataset
 from companion.models import gatv2
@@ -130,7 +131,7 @@ ethanol_train = load("ethanol", split="train")  # 1000 rMD17 geometries, PBE ene
 ethanol_test = load("ethanol", split="test_md")  # 1000 geometries from a separate MD trajectory
 print(ethanol_train)
 print(ethanol_test)
-print("\nPlease cite:", ethanol_train.citation)
+print("\nPlease cite:", textwrap.fill(ethanol_train.citation, 90, subsequent_indent="  "))
 atoms = ethanol_test[0].atoms  # an ASE Atoms with the DFT energy and forces attached
 print(f"\n{atoms.get_chemical_formula()}: E = {atoms.get_potential_energy():.3f} eV, "
       f"|F|max = {np.linalg.norm(atoms.get_forces(), axis=1).max():.2f} eV/Å")
@@ -154,10 +155,11 @@ pd.DataFrame(alphas[0][into_o].numpy().round(3),
 # the envelope $u(d_{ij})$: the bonded carbon gets the largest share, and the farthest H, close
 # to the 4 Å cutoff, almost nothing. The figure draws the weights on the molecule: each bond is
 # split in two halves, and the half next to atom $i$ shows $\alpha_{ij}$, how much $i$ listens
-# to $j$ (width and color). We look again after training.
+# to $j$ (width and color, on one scale from 0 to 1 for every head, so that two heads can be
+# compared side by side). We look again after training.
 
 # %%
-attention_figure(graph, alphas, layer=0, head=0)
+attention_figure(graph, alphas, layer=0, head=[0, 1])
 
 
 # %% [markdown]
@@ -270,7 +272,7 @@ print("running in the background:", " ".join(ablation_cmd[1:7]), "...")
 torch.manual_seed(TRAIN["seed"])
 model = GATv2Potential(GATv2Config(**MODEL))
 print(f"{sum(p.numel() for p in model.parameters()):,} parameters")
-curve = viz.LossCurve(unit="meV/Å (forces)")
+curve = viz.LossCurve(unit="meV/Å", label="force MAE")
 curve
 
 # %%
@@ -463,7 +465,7 @@ if ablation.returncode != 0:
     raise RuntimeError((ablation_dir / "log.txt").read_text())
 ablation_metrics = json.loads((ablation_dir / "metrics.json").read_text())
 distance_test = ablation_metrics["test_md"]
-print((ablation_dir / "log.txt").read_text())
+print((ablation_dir / "log.txt").read_text().replace(str(ablation_dir), "its run folder"))
 n_distance = ablation_metrics["n_params"]
 pd.DataFrame({
     "parameters": [sum(p.numel() for p in model.parameters()), n_distance],
@@ -610,8 +612,7 @@ ch04.check_ablation_ratio(ratio, test_metrics, distance_test)
 # Read the docstring of `GATv2Layer` (or `gatv2.GATv2Layer?`) and pick the true statement.
 
 # %%
-for letter, text in ch04.DISTANCE_ONLY_CHOICES.items():
-    print(f"({letter}) {text}\n")
+show_choices(ch04.DISTANCE_ONLY_CHOICES)
 # BEGIN SOLUTION
 # the logits use only W_e phi(d_ij); the values W_s h_j + W_e phi(d_ij) still carry h_j
 choice = "b"

@@ -64,7 +64,7 @@ STRUCTURE_VIEW = "companion-structure-view"  # nglview.NGLWidget
 CUTOFF_SLIDER = "companion-cutoff-slider"  # ipywidgets.FloatSlider
 K_SLIDER = "companion-k-slider"  # ipywidgets.IntSlider
 NEIGHBOR_HIST = "companion-neighbor-hist"  # plotly go.FigureWidget (an anywidget DOMWidget)
-# companion.viz.linegraph.line_graph_explorer (notebook 03)
+# companion.viz.linegraph_explorer.line_graph_explorer (notebook 03)
 BOND_SELECT = "companion-bond-select"  # ipywidgets.Dropdown of the bonds
 BACKTRACK_TOGGLE = "companion-backtracking-toggle"  # ipywidgets.Checkbox
 LINEGRAPH_FIGURE = "companion-linegraph-figure"  # go.FigureWidget, 3D

@@ -170,6 +170,42 @@ def test_attention_figure_draws_every_edge_once(model, graph):
     assert sum(sum(x is None for x in t.x) for t in centered.data if t.mode == "lines") == n_into
 
 
+def test_attention_figures_share_one_scale(model, graph):
+    """Every layer and head on one 0-1 scale: a head that spreads its weight evenly must not
+    look as strong as one that concentrates it."""
+    from companion.viz.attention import attention_figure
+
+    alphas = model.attention_weights(graph)
+    for layer, head in ((0, 0), (1, 1)):
+        fig = attention_figure(graph, alphas, layer=layer, head=head)
+        scales = [t.marker.cmax for t in fig.data if t.marker and t.marker.showscale]
+        assert scales == [1.0]
+        widths = [t.line.width for t in fig.data if t.mode == "lines" and len(t.x)]
+        assert max(widths) <= 14.0 * float(alphas[layer][:, head].max()) + 14.0 / 8
+    both = attention_figure(graph, alphas, head=[0, 1])
+    assert {t.scene for t in both.data} == {"scene", "scene2"}  # side by side
+    assert sum(bool(t.marker and t.marker.showscale) for t in both.data) == 1  # one colorbar
+    assert "head 1, head 2" in both.layout.title.text and "0 to 1" in both.layout.title.text
+
+
+def test_attention_explorer_shows_the_centers_weights(model, atoms):
+    from companion.viz.attention import attention_explorer
+
+    explorer = attention_explorer(model, atoms)
+    center = explorer.center.value
+    assert atoms.numbers[center] != 1  # a heavy atom by default, not all 72 half bonds
+    label = dict((v, k) for k, v in explorer.center.options)[center]
+    assert f"edges into {label} (atom {center})" in explorer.figure.layout.title.text
+    n_in = int((explorer.graph.edge_index[1] == center).sum())
+    bars = explorer.bars.data
+    assert len(bars) == explorer.alphas[0].shape[1] and len(bars[0].y) == n_in
+    assert sum(bars[0].y) == pytest.approx(1.0)  # the weights into a center sum to 1
+    assert all(t for t in bars[0].text) and not any(bars[1].text)  # numbers of the head shown
+    explorer.head.value = 1
+    assert any(bars[1].text) and not any(bars[0].text)
+    assert explorer.figure.layout.width + explorer.bars.layout.width <= 960  # one row
+
+
 def test_attention_arrays_follow_periodic_images():
     from ase.build import bulk
 
@@ -209,4 +245,5 @@ def test_energy_drift_and_parity_figures():
     rng = np.random.default_rng(0)
     f = rng.normal(size=(10, 3))
     fig = force_parity_figure([f[:4], f[4:]], [f[:4] + 0.01, f[4:] + 0.01])
-    assert "MAE 10.0 meV/Å" in fig.data[0].name
+    # the legend in the axes' unit, with the meV/Å figure the notebook quotes
+    assert "MAE 0.0100 eV/Å (10.0 meV/Å)" in fig.data[0].name

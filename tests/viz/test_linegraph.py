@@ -165,7 +165,8 @@ def test_angle_histogram_has_two_axes():
 
 
 def test_explorer_updates_in_place(silicon):
-    from companion.viz.linegraph import AS_E1, BOND, line_graph_explorer
+    from companion.viz.linegraph import AS_E1, BOND
+    from companion.viz.linegraph_explorer import line_graph_explorer
 
     graph = to_graph(silicon, "radius", cutoff=2.5)
     ex = line_graph_explorer(silicon, graph, edge=0, name="Si")
@@ -186,7 +187,7 @@ def test_explorer_updates_in_place(silicon):
 
 
 def test_explorer_click_selects_an_edge(silicon):
-    from companion.viz.linegraph import line_graph_explorer
+    from companion.viz.linegraph_explorer import line_graph_explorer
 
     ex = line_graph_explorer(silicon, to_graph(silicon, "radius", cutoff=2.5))
 
@@ -198,7 +199,7 @@ def test_explorer_click_selects_an_edge(silicon):
 
 
 def test_explorer_defaults_to_the_alignn_graph(cscl):
-    from companion.viz.linegraph import line_graph_explorer
+    from companion.viz.linegraph_explorer import line_graph_explorer
 
     ex = line_graph_explorer(cscl)
     counts = np.bincount(ex.graph.edge_index[1].numpy(), minlength=2)
@@ -211,4 +212,30 @@ def test_viz_exports_the_explorer():
     import companion.viz as viz
 
     assert "line_graph_explorer" in viz.__all__
-    assert viz.line_graph_explorer.__module__ == "companion.viz.linegraph"
+    assert viz.line_graph_explorer.__module__ == "companion.viz.linegraph_explorer"
+
+
+def test_view_follows_the_selected_bond_and_partners_show_their_role(cscl):
+    from companion.viz.linegraph import AS_E1, AS_E2, BOND, PARTNER_ATOMS
+    from companion.viz.linegraph_explorer import SIDE_PX, VIEW_PX, line_graph_explorer
+
+    graph = to_graph(cscl, "radius", cutoff=4.2)
+    ex = line_graph_explorer(cscl, graph, edge=0)
+    assert VIEW_PX + SIDE_PX <= 960 and not ex.figure.layout.showlegend  # one row, no legend
+
+    def inside(edge):
+        ex.bond_select.value = edge
+        scene = ex.figure.layout.scene
+        ranges = [scene.xaxis.range, scene.yaxis.range, scene.zaxis.range]
+        assert len({hi - lo for lo, hi in ranges}) == 1  # a cube: no axis stretched
+        drawn = [role(ex.figure, name) for name in (BOND, AS_E1, AS_E2)]
+        for axis, (lo, hi) in zip("xyz", ranges, strict=True):
+            values = [v for t in drawn for v in getattr(t, axis) if v is not None]
+            assert lo < min(values) and max(values) < hi  # the view holds the whole selection
+
+    inside(0)
+    inside(int(np.flatnonzero((graph.edge_shift.abs().sum(1) > 1).numpy())[0]))  # an image
+    partners = role(ex.figure, PARTNER_ATOMS)
+    n_e1 = int((ex.info["role"] == "e1").sum())
+    assert set(partners.marker.color[:n_e1]) <= {"#ff7f0e"}  # colored by role, not element
+    assert set(partners.marker.color[n_e1:]) <= {"#1f77b4"}
