@@ -116,6 +116,9 @@ def frequencies_physical(h: torch.Tensor) -> torch.Tensor:
     """Frequencies of a Hermitian ``H(q)``: ``sign(lambda) sqrt(|lambda|)``, ascending.
 
     Imaginary (unstable) modes come out as negative frequencies, the phonopy convention.
+    Eigenvalues within rounding of zero (``|lambda| < 1e-12 max |lambda|``, per q-point) are
+    set to 0, so an acoustic mode at Gamma is 0 rather than ``+-1e-8`` of the largest
+    frequency (the square root amplifies rounding noise of ``lambda``).
 
     Args:
         h: [n_q, 3N, 3N] complex Hermitian (symmetrized here against rounding).
@@ -124,6 +127,8 @@ def frequencies_physical(h: torch.Tensor) -> torch.Tensor:
         [n_q, 3N] real.
     """
     lam = torch.linalg.eigvalsh(0.5 * (h + h.conj().transpose(-1, -2)))  # [n_q, 3N]
+    noise = 1e-12 * lam.abs().amax(dim=-1, keepdim=True)  # [n_q, 1]
+    lam = torch.where(lam.abs() < noise, torch.zeros_like(lam), lam)
     return torch.sign(lam) * lam.abs().sqrt()
 
 

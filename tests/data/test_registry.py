@@ -17,8 +17,8 @@ from companion.data.resolve import REGISTRY, checksums, mirror_dirs
 from companion.errors import DataError
 
 PACKAGE = Path(companion.data.__file__).resolve().parent
-EXTERNAL = {"ean", "ethanol", "3bpa", "acac", "mlearn", "mp_phonons", "kmvn_weights", "matcalc_elasticity",
-            "matcalc_heat_capacity", "perov_5", "ani1_subset"}
+EXTERNAL = {"ean", "ethanol", "3bpa", "acac", "mlearn", "mp_phonons", "kmvn_weights",
+            "matcalc_elasticity", "matcalc_heat_capacity", "perov_5", "ani1_subset"}
 SHIPPED = {"mp_eform", "mp_dielectric", "mp_elastic"}
 FIXTURES = {"ethanol_sample", "ean_sample"}
 
