@@ -107,8 +107,8 @@ def kmvn_graph(structure: Any, cutoff: float = 4.0, qpoints: np.ndarray | None =
     connected[edge_vnode] = True
     data = KMVNGraph(
         z=torch.as_tensor(atoms.z, dtype=torch.long),
-        pos=torch.as_tensor(atoms.pos, dtype=dtype),
-        cell=torch.as_tensor(atoms.cell, dtype=dtype).reshape(1, 3, 3),
+        pos=torch.tensor(atoms.pos, dtype=dtype),
+        cell=torch.tensor(atoms.cell, dtype=dtype).reshape(1, 3, 3),
         edge_index=torch.as_tensor(np.stack([nl.src, nl.dst]), dtype=torch.long),
         edge_shift=torch.as_tensor(nl.shift, dtype=dtype),
         edge_vnode=torch.as_tensor(edge_vnode, dtype=torch.long),
