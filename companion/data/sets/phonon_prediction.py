@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 
 from companion.data.entry import DatasetEntry
@@ -72,7 +73,7 @@ def load_kmvn_examples() -> LabeledDataset:
     for mp_id in EXAMPLES:
         s = Structure.from_file(str(resolve(ENTRY, f"cif_folder/{mp_id}.cif")))
         records.append(LabeledRecord(
-            id=mp_id, numbers=s.atomic_numbers, positions=s.cart_coords,
+            id=mp_id, numbers=np.array(s.atomic_numbers), positions=s.cart_coords,
             cell=s.lattice.matrix, pbc=True,
             info={"material_id": mp_id, "formula": s.composition.formula.replace(" ", "")}))
     return LabeledDataset("kmvn_examples", records, entry=ENTRY, source="cif_folder/*.cif")
