@@ -79,7 +79,7 @@ from companion.nn.phonons import (
     real_space_blocks,
 )
 
-__all__ = ["KMVN", "KMVNConfig", "KMVNConv"]
+__all__ = ["KMVN", "KMVNConfig", "KMVNConv", "authors_to_companion", "pretrained_kmvn"]
 
 MAX_Z = 118
 
@@ -336,6 +336,22 @@ class KMVN(nn.Module):
         e3nn 0.5.0 (theirs) and 0.6.0 (ours) agree, so no tensor is converted.
         """
         self.load_state_dict(authors_to_companion(state, self.config.n_layers), strict=True)
+
+
+def pretrained_kmvn(name: str = "kmvn_241026-182158", mode: str = "faithful",
+                    dtype: str = "float64") -> KMVN:
+    """The authors' pretrained k-MVN (registered set ``kmvn_weights``), in eval mode.
+
+    Args:
+        name: checkpoint (:data:`companion.data.sets.phonon_prediction.MODELS`, a k-MVN).
+        mode: ``"faithful"`` (reproduces the authors) or ``"physical"``.
+        dtype: ``"float64"`` (exact reproduction) or ``"float32"`` (faster).
+    """
+    from companion.data.sets.phonon_prediction import load_kmvn_weights
+
+    model = KMVN(KMVNConfig(mode=mode, dtype=dtype))  # type: ignore[arg-type]
+    model.load_authors_state_dict(load_kmvn_weights(name))
+    return model.eval()
 
 
 _CONV_NAMES = {"linear_input": "linear_in", "linear_mask": "self_connection",
