@@ -474,7 +474,7 @@ POINT_PIXEL_JS = r"""
   const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
   const r = gd.getBoundingClientRect();
   return {x: r.left + xa._offset + xa.l2p(pt.x), y: r.top + ya._offset + ya.l2p(pt.y),
-          nBranches};
+          nBranches, freq: pt.y};
 }
 """
 
