@@ -9,7 +9,13 @@ what the reproduction test needs: the structure (as the authors' code read it wi
 the q-points it was fed (their q-path helper's, which are not seekpath's correct path for
 most cells: trap 1 of the issue) and the frequencies in the model's unit (1000 cm^-1).
 
-Usage: python scripts/build_kmvn_fixture.py [REFERENCE_DIR]   (default ../shared/reference/kmvn)
+Part 2 (``dfpt/...`` keys): the same authors' code run by scripts/kmvn_reference_dfpt.py on
+six Materials Project DFPT materials at their DFPT q-points (e3nn 0.5.0; command and versions
+stored under ``dfpt/provenance``).
+
+Usage: python scripts/build_kmvn_fixture.py [REFERENCE_DIR [DFPT_DIR]]
+       (defaults ../shared/reference/kmvn and /tmp/kmvnref, which holds dfpt_inputs.npz and
+       dfpt_out.npz)
 """
 
 from __future__ import annotations
@@ -44,6 +50,16 @@ def main() -> None:
                   "positions": "Å", "cell": "Å, rows"},
     }
     arrays["provenance"] = np.array(json.dumps(provenance))
+    dfpt = Path(sys.argv[2]) if len(sys.argv) > 2 else Path("/tmp/kmvnref")
+    inputs, outputs = np.load(dfpt / "dfpt_inputs.npz"), np.load(dfpt / "dfpt_out.npz")
+    meta = json.loads(str(outputs["meta"]))
+    for mp_id in meta["ids"]:
+        for key in ("numbers", "positions", "cell", "qpts"):
+            arrays[f"dfpt/{mp_id}/{key}"] = inputs[f"{mp_id}/{key}"]
+        arrays[f"dfpt/{mp_id}/output_raw"] = outputs[f"{mp_id}/output_raw"]
+    meta["made_by"] = "scripts/kmvn_reference_dfpt.py (export, then run with e3nn 0.5.0)"
+    meta["authors_repository"] = provenance["authors_repository"]
+    arrays["dfpt/provenance"] = np.array(json.dumps(meta))
     np.savez_compressed(OUT, **arrays)
     print(OUT, OUT.stat().st_size, "bytes")
 

@@ -3,7 +3,8 @@
 Reproduction: ``tests/fixtures/kmvn_reference.npz`` holds what the authors' own code
 (RyotaroOKabe/phonon_prediction @ 7881576, e3nn 0.5.0; provenance inside the file and in
 ``scripts/build_kmvn_fixture.py``) predicts with ``kmvn_241026-182158`` on the five structures
-of their ``cif_folder``, at the q-points their code used. The weights come through the
+of their ``cif_folder``, at the q-points their code used, and on six Materials Project DFPT
+materials at the DFPT q-points (``scripts/kmvn_reference_dfpt.py``). The weights come through the
 registered set ``kmvn_weights`` (COMPANION_DATA_DIRS).
 """
 
@@ -29,6 +30,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "kmvn_reference.npz"
 REF = np.load(FIXTURE)
 IDS = json.loads(str(REF["provenance"]))["ids"]
+DFPT_IDS = json.loads(str(REF["dfpt/provenance"]))["ids"]
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +78,19 @@ def test_reproduces_the_authors_code(faithful):
         ref = REF[f"{mp_id}/output_raw"]
         assert b.shape == ref.shape
         np.testing.assert_allclose(b.numpy(), ref, rtol=0, atol=1e-8, err_msg=mp_id)
+
+
+def test_reproduces_the_authors_code_on_dfpt_materials(faithful):
+    """Six Materials Project DFPT materials at their DFPT q-points (the authors' code run by
+    scripts/kmvn_reference_dfpt.py with e3nn 0.5.0), one batch, float64: 1e-8."""
+    graphs = [kmvn_graph((REF[f"dfpt/{i}/numbers"], REF[f"dfpt/{i}/positions"],
+                          REF[f"dfpt/{i}/cell"]), qpoints=REF[f"dfpt/{i}/qpts"])
+              for i in DFPT_IDS]
+    with torch.no_grad():
+        bands = faithful.bands(Batch.from_data_list(graphs))
+    for mp_id, b in zip(DFPT_IDS, bands, strict=True):
+        np.testing.assert_allclose(b.numpy(), REF[f"dfpt/{mp_id}/output_raw"], rtol=0,
+                                   atol=1e-8, err_msg=mp_id)
 
 
 def test_float32_batch_close_to_float64(weights):
