@@ -57,6 +57,7 @@ import torch
 from torch_geometric.data import Batch
 
 from companion.data import load
+from companion.data.phonons import qpoint_path
 from companion.data.sets.phonon_prediction import load_kmvn_examples
 from companion.exercises import ch06
 from companion.graphs.virtual_nodes import kmvn_graph
@@ -238,6 +239,22 @@ g_si = kmvn_graph(si.structure, qpoints=si.labels["qpoints"])
 with torch.no_grad():
     pred_si = to_thz(model(Batch.from_data_list([g_si]))[0]).numpy()  # [n_q, 6] THz
 band_explorer(si, overlay=pred_si, names=("DFPT", "k-MVN (authors' weights)"))
+
+# %% [markdown]
+# **A structure without DFPT bands.** For any crystal, a high-symmetry path comes from
+# seekpath (`companion.data.phonons.qpoint_path`), in reduced coordinates of *the cell the
+# model sees* (seekpath's own coordinates refer to its standardized primitive cell; the
+# authors' helper also passed Cartesian positions where fractional ones are expected, so
+# its paths are wrong for most cells). Copper, the authors' 4-atom conventional cell:
+
+# %%
+cu = load_kmvn_examples()[3]
+path = qpoint_path(cu.structure)
+g_cu = kmvn_graph(cu.structure, qpoints=path["qpoints"])
+with torch.no_grad():
+    pred_cu = to_thz(model(Batch.from_data_list([g_cu]))[0]).numpy()
+band_figure(path["distance"], pred_cu, path["labels"], names=("k-MVN", ""),
+            title=f"{cu.id} Cu (conventional cell, {cu.n_atoms} atoms): k-MVN along seekpath")
 
 # %% [markdown]
 # **All 69 DFPT materials.** The authors' loss, per material, is
