@@ -221,7 +221,12 @@ class KMVN(nn.Module):
     # --------------------------------------------------------------- virtual-node output
     def node_irreps(self, data: Any) -> torch.Tensor:
         """The last convolution's output on the virtual nodes, [n_vnodes, 18]
-        (``2x0e + 2x1e + 2x2e``; E(3)-equivariant)."""
+        (``2x0e + 2x1e + 2x2e``; E(3)-equivariant).
+
+        Virtual nodes without an incoming edge all compute the same function of their atom
+        j's features, so they are computed once per atom and gathered: the same numbers as
+        the full graph (the reproduction test checks it) with ``N + E + N`` nodes instead of
+        ``N + N^2 n_s`` (10x fewer for an 8-atom cell)."""
         z = data.z
         if int(z.min()) < 1 or int(z.max()) > MAX_Z:
             raise StructureError(f"atomic numbers must be in 1..{MAX_Z}; got {z.tolist()}")
@@ -229,13 +234,18 @@ class KMVN(nn.Module):
         onehot = nn.functional.one_hot(z - 1, MAX_Z).to(dtype)  # [n_atoms, 118]
         x = torch.relu(self.embed_x(onehot * self.masses[z].to(dtype)[:, None]))
         a = torch.relu(self.embed_attr(onehot))  # [n_atoms, 32]
-        n_atoms, vatom = z.shape[0], data.vnode_atom
-        x, a = torch.cat([x, x[vatom]]), torch.cat([a, a[vatom]])  # [n_nodes, 32]
+        # Nodes computed: the atoms, one node per real edge (its connected virtual node) and
+        # one node per atom standing for all of that atom's virtual nodes without an edge
+        # (they all compute the same function of atom j's features: S(x_j, a_j), gated).
+        n_atoms, n_edges = z.shape[0], data.edge_index.shape[1]
         src, dst = data.edge_index
+        x = torch.cat([x, x[dst], x])  # [n_atoms + n_edges + n_atoms, 32]
+        a = torch.cat([a, a[dst], a])
+        edge_id = torch.arange(n_edges, device=z.device)
         msg_src = torch.cat([src, src])  # [2 n_edges]: real edges, then their copies
-        msg_dst = torch.cat([dst, n_atoms + data.edge_vnode])  # [2 n_edges]
+        msg_dst = torch.cat([dst, n_atoms + edge_id])  # [2 n_edges]
         deg = torch.bincount(msg_dst, minlength=x.shape[0]).clamp(min=1)
-        deg = deg.to(dtype)[:, None]  # [n_nodes, 1]
+        deg = deg.to(dtype)[:, None]  # [n_computed, 1]
         cell = data.cell.to(dtype)[self._graph_of_atom(data)[src]]  # [n_edges, 3, 3]
         pos = data.pos.to(dtype)
         r = pos[dst] - pos[src] - torch.einsum("ea,eab->eb", data.edge_shift.to(dtype), cell)
@@ -245,8 +255,10 @@ class KMVN(nn.Module):
                                        self.config.n_basis, basis="gaussian", cutoff=False)
         for conv, gate in zip(self.convs[:-1], self.gates, strict=True):
             x = gate(conv(x, a, deg, msg_src, msg_dst, sh, radial))
-        x = self.convs[-1](x, a, deg, msg_src, msg_dst, sh, radial)  # [n_nodes, 18]
-        return x[n_atoms:]
+        x = self.convs[-1](x, a, deg, msg_src, msg_dst, sh, radial)  # [n_computed, 18]
+        row = n_atoms + n_edges + data.vnode_atom  # [n_vnodes] unconnected: the atom's node
+        row = row.index_put((data.edge_vnode,), n_atoms + edge_id)  # connected: its edge's
+        return x[row]  # [n_vnodes, 18]
 
     @staticmethod
     def _graph_of_atom(data: Any) -> torch.Tensor:
