@@ -37,9 +37,9 @@
 #    materials and read its BandLoss and band MAE, knowing what those numbers do and do not
 #    show.
 #
-# **Runtime.** About a minute and a half on 2 CPU cores (most of it reading the 69 DFPT
-# documents and running the model on them); with `COMPANION_FAST=1` a few seconds on 5
-# materials. The second half of the chapter (the attention variant, VGNNA) comes next.
+# **Runtime.** About a minute on 2 CPU cores (50-65 s and 0.6 GB measured; most of it
+# reading the 69 DFPT documents); with `COMPANION_FAST=1` a few seconds on 5 materials. The
+# second half of the chapter (the attention variant, VGNNA) comes next.
 #
 # **Data.** The 69 Materials Project DFPT phonon documents (Petretto et al., PBEsol;
 # `load("mp_phonons")`) and the authors' pretrained weights (`load("kmvn_weights")`,
