@@ -44,7 +44,7 @@ def irreps_to_block_basis(dtype: torch.dtype = torch.float64) -> torch.Tensor:
     are symmetric and traceless, in e3nn's ``l = 2`` order.
     """
     b = torch.zeros(9, 3, 3, dtype=torch.float64)  # [9, 3, 3]
-    b[0] = torch.eye(3) / math.sqrt(3.0)
+    b[0] = torch.eye(3, dtype=torch.float64) / math.sqrt(3.0)
     for k, (a, c) in enumerate([(1, 2), (2, 0), (0, 1)]):  # epsilon_{k a c} = +1
         b[1 + k, a, c], b[1 + k, c, a] = 1 / math.sqrt(2.0), -1 / math.sqrt(2.0)
     r2 = 1 / math.sqrt(2.0)
