@@ -148,6 +148,10 @@ def _train(args: argparse.Namespace) -> int:
         unit = metrics["unit"]
         for split in ("train", "val", "test"):
             m = metrics[split]
+            if metrics.get("task") == "phonon_bands":
+                print(f"{split:5s}  band MAE {m['mae']:.4f} {unit}  BandLoss "
+                      f"{m['band_loss']:.5f}")
+                continue
             print(f"{split:5s}  MAE {m['mae']:.4f} {unit}  RMSE {m['rmse']:.4f} {unit}  "
                   f"R2 {m['r2']:.3f}")
         print(f"{metrics['epochs_run']} epochs (best {metrics['best_epoch']}), "

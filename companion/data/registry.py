@@ -23,6 +23,7 @@ from companion.data.sets import (
     mlearn,
     mp_phonons,
     perov_5,
+    phonon_prediction,
     samples,
 )
 from companion.errors import DataError
@@ -39,6 +40,7 @@ DATASETS: Mapping[str, DatasetEntry] = MappingProxyType({e.name: e for e in (
     ean.ENTRY,
     mlearn.ENTRY,
     mp_phonons.ENTRY,
+    phonon_prediction.ENTRY,
     matcalc.ELASTICITY,
     matcalc.HEAT_CAPACITY,
     perov_5.ENTRY,

@@ -17,7 +17,7 @@ OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("onecycle", "cosine", "invsqrt", "none")
 LOSSES = ("l1", "mse", "huber")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-TASKS = ("auto", "scalar", "potential")
+TASKS = ("auto", "scalar", "potential", "phonon_bands")
 ATOMIC_ENERGIES = ("auto", "isolated", "fit", "none")
 CHOICES = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "loss": LOSSES,
            "device": DEVICES, "task": TASKS, "atomic_energies": ATOMIC_ENERGIES}
@@ -62,7 +62,8 @@ class TrainConfig:
         resume: continue from the checkpoint in ``checkpoint_dir`` if there is one.
         progress: show tqdm progress bars.
         task: ``"scalar"`` (one number per graph, ``y``), ``"potential"`` (energies and
-            forces) or ``"auto"`` (potential if the graphs carry ``forces``); see
+            forces), ``"phonon_bands"`` (bands per material, BandLoss) or ``"auto"``
+            (potential if the graphs carry ``forces``, else scalar); see
             :mod:`companion.train.tasks`.
         energy_weight: potential task: weight of the energy term of the loss.
         force_weight: potential task: weight of the force term (0: energies only).

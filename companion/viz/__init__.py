@@ -14,6 +14,9 @@ Public API:
 - :func:`gaussian_expansion_figure`, :func:`bond_angle_figure`,
   :func:`neighbor_count_figure`, :func:`count_comparison_figure`, :func:`target_histogram`
   (plotly 2D).
+- :func:`band_figure` (plotly), :func:`band_explorer` (plotly + nglview): phonon bands with
+  labelled special points, a second set overlaid, the DOS beside them; clicking a band
+  animates that mode.
 """
 
 from __future__ import annotations
@@ -57,6 +60,11 @@ _WHERE = {
     "energy_drift_figure": "attention",
     "force_parity_figure": "attention",
     "cutoff_crossing_figure": "attention",
+    "band_figure": "phonons",
+    "band_path_distance": "phonons",
+    "mode_frames": "phonons",
+    "BandExplorer": "phonons",
+    "band_explorer": "phonons",
 }
 
 __all__ = sorted(_WHERE)

@@ -74,6 +74,10 @@ ATTENTION_LAYER = "companion-attention-layer"  # ipywidgets.Dropdown
 ATTENTION_HEAD = "companion-attention-head"  # ipywidgets.ToggleButtons
 ATTENTION_CENTER = "companion-attention-center"  # ipywidgets.Dropdown
 ATTENTION_FIGURE = "companion-attention-figure"  # go.FigureWidget, 3D
+# companion.viz.phonons.band_explorer (notebook 06)
+BAND_FIGURE = "companion-band-figure"  # go.FigureWidget, 2D bands + DOS
+MODE_VIEW = "companion-mode-view"  # nglview.NGLWidget playing the selected mode
+MODE_LABEL = "companion-mode-label"  # ipywidgets.HTML naming the selected mode
 
 # JupyterLab user settings for the test server (JUPYTERLAB_SETTINGS_DIR is a temp dir).
 LAB_SETTINGS = {
@@ -452,6 +456,25 @@ PLOT_SIGNATURE_JS = r"""
   const bars = Array.from(gd.querySelectorAll('.bars path, .point path, .trace path'))
     .map(p => p.getAttribute('d'));
   return {data, calc, bars};
+}
+"""
+
+POINT_PIXEL_JS = r"""
+([cls, branch, qIndex]) => {
+  // page coordinates of point (branch, q-point) of trace 0 of a band figure, whose
+  // branches are one line each, separated by a gap (customdata = [q-point, branch])
+  const host = document.querySelector('.' + cls);
+  if (!host) return {error: `no element with class ${cls}`};
+  const gd = host.matches('.js-plotly-plot') ? host : host.querySelector('.js-plotly-plot');
+  if (!gd || !gd.calcdata || !gd._fullData) return {error: `.${cls} is not drawn yet`};
+  const cd = gd.calcdata[0];
+  const custom = Array.from(gd._fullData[0].customdata || []);
+  const nBranches = 1 + Math.max(...custom.map(c => c[1]));
+  const pt = cd[branch * (cd.length / nBranches) + qIndex];
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+  const r = gd.getBoundingClientRect();
+  return {x: r.left + xa._offset + xa.l2p(pt.x), y: r.top + ya._offset + ya.l2p(pt.y),
+          nBranches, freq: pt.y};
 }
 """
 

@@ -1,4 +1,4 @@
-"""The explorers of notebooks 03 and 04 work in a real JupyterLab, in headless chromium.
+"""The explorers of notebooks 03, 04 and 06 work in a real JupyterLab, in headless chromium.
 
 The unit tests (tests/viz/test_linegraph.py, tests/exercises/test_ch04.py) set widget values
 in the kernel; they cannot show that a choice made in the browser reaches the kernel and
@@ -14,7 +14,11 @@ chromium through Playwright, runs all cells and checks:
 3. choosing a bond of another length in the bond menu (the ``<select>`` of
    ``.companion-bond-select``) changes what both line-graph figures plot,
 4. choosing another layer (``.companion-attention-layer``) and then another center atom
-   (``.companion-attention-center``) each change what the attention figure plots.
+   (``.companion-attention-center``) each change what the attention figure plots,
+5. the band explorer of notebook 06: its band figure (``.companion-band-figure``) draws
+   the bands, the DOS and the overlay, its nglview viewer (``.companion-mode-view``) draws
+   a canvas, and a mouse click on a point of another band changes the animated mode (the
+   kernel's ``.companion-mode-label`` names the new branch and q-point).
 
 "What a figure plots" is lab.PLOT_SIGNATURE_JS: the x/y/z data of its traces and plotly's
 calcdata, read from the page. One JupyterLab server, one notebook, one test.
@@ -35,10 +39,10 @@ from tests.browser import lab  # tests/browser/lab.py: the shared JupyterLab + c
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-# Seconds for everything in the browser: open the notebook, run all cells (about 10 s of
-# kernel work: the data set, the graphs, a small GATv2), check. The server gets another
-# 45 s at most to start. A normal run takes about half a minute in all.
-BUDGET_S = 75.0
+# Seconds for everything in the browser: open the notebook, run all cells (about 15 s of
+# kernel work: the data sets, the graphs, a small GATv2, one DFPT document), check. The
+# server gets another 45 s at most to start.
+BUDGET_S = 110.0
 
 # How long a redraw may take: the choice travels to the kernel, the callback recomputes
 # the traces, the FigureWidget sends them back and plotly redraws (a 3D scene in software).
@@ -125,14 +129,49 @@ def _check_explorers(page, server, notebook_name: str, budget: lab.Budget, conso
     layer = _choose(page, lab.ATTENTION_LAYER, _next_option, attention, budget, console)
     center = _choose(page, lab.ATTENTION_CENTER, _next_option, attention, budget, console)
 
+    # 5. the band explorer: bands drawn, viewer drawn, a click selects another mode.
+    mode = _click_band_point(page, budget, console)
+
     # 1. no error output, no JavaScript errors (checked last: widget errors show up while
     # the widgets render and while they redraw).
     page.wait_for_timeout(500)
     lab.assert_no_errors(page, console)
     print(
         f"{notebook_name}: cells ran in {t_exec:.1f} s, checks done at "
-        f"{time.monotonic() - t0:.1f} s; chose bond {bond!r}, {layer!r}, center {center!r}"
+        f"{time.monotonic() - t0:.1f} s; chose bond {bond!r}, {layer!r}, center {center!r}; "
+        f"clicked mode {mode!r}"
     )
+
+
+def _click_band_point(page, budget, console) -> str:
+    """Click branch 2 at q-point 30 of the band figure; return the new mode label. (Plotly
+    picks the nearest point: a degenerate branch at the same frequency is as good.)"""
+    cls = lab.BAND_FIGURE
+    lab.wait_for(page, f".{cls}.js-plotly-plot, .{cls} .js-plotly-plot",
+                 f"the band explorer's figure .{cls}", console, budget(30))
+    sig = _stable_signature(page, cls, budget(10))
+    names = [t["type"] for t in sig["data"]]
+    assert len(names) == 3 and all(t["x"] for t in sig["data"]), (
+        f"the band figure should plot DFPT bands, the overlay and the DOS: {names}"
+        + lab.diagnosis(page, console))
+    lab.wait_for(page, f".{lab.MODE_VIEW} canvas", "the mode viewer's canvas (nglview)",
+                 console, budget(30), state="visible")
+    label = page.locator(f".{lab.MODE_LABEL}").first
+    lab.wait_for(page, f".{lab.MODE_LABEL}", "the mode label", console, budget(10))
+    before = label.inner_text()
+    assert "branch 5" in before, f"the first mode should be branch 5, label: {before!r}"
+    page.locator(f".{cls}").first.scroll_into_view_if_needed()
+    point = page.evaluate(lab.POINT_PIXEL_JS, [cls, 2, 30])
+    assert "error" not in point, point
+    page.mouse.move(point["x"], point["y"])
+    page.mouse.click(point["x"], point["y"])
+    after = lab.wait_for_value(lambda: label.inner_text(), lambda t: t != before,
+                               budget(REDRAW_S))
+    shown = re.search(r"([-\d.]+) THz", after)
+    assert after != before and shown and abs(float(shown.group(1)) - point["freq"]) < 0.05, (
+        f"clicking the point at {point['freq']:.3f} THz of the band figure did not select "
+        f"that mode: label {before!r} -> {after!r}" + lab.diagnosis(page, console))
+    return after
 
 
 def _signature(page, cls: str) -> dict:

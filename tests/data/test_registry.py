@@ -17,8 +17,8 @@ from companion.data.resolve import REGISTRY, checksums, mirror_dirs
 from companion.errors import DataError
 
 PACKAGE = Path(companion.data.__file__).resolve().parent
-EXTERNAL = {"ean", "ethanol", "3bpa", "acac", "mlearn", "mp_phonons", "matcalc_elasticity",
-            "matcalc_heat_capacity", "perov_5", "ani1_subset"}
+EXTERNAL = {"ean", "ethanol", "3bpa", "acac", "mlearn", "mp_phonons", "kmvn_weights",
+            "matcalc_elasticity", "matcalc_heat_capacity", "perov_5", "ani1_subset"}
 SHIPPED = {"mp_eform", "mp_dielectric", "mp_elastic"}
 FIXTURES = {"ethanol_sample", "ean_sample"}
 
@@ -134,6 +134,5 @@ def test_registry_agrees_with_mirror_checksums():
             theirs[path.removeprefix("./")] = digest
         assert {k: theirs.get(k) for k in upstream} == upstream
         unregistered = {k for k in theirs if k not in upstream and "__" in k.split("/")[0]}
-        assert unregistered <= {"davkovacs__BOTNet-datasets/LICENSE"} | {
-            k for k in theirs if k.startswith("RyotaroOKabe__phonon_prediction/")}, \
+        assert unregistered <= {"davkovacs__BOTNet-datasets/LICENSE"}, \
             "register new mirror files"

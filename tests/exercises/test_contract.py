@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import torch
 
-from companion.exercises import CORRECT, NOT_ANSWERED, ch01, ch02, ch03, ch04
+from companion.exercises import CORRECT, NOT_ANSWERED, ch01, ch02, ch03, ch04, ch06
 from tests.conftest import verdict
 
 
@@ -48,6 +48,19 @@ def _none() -> tuple:
     return ()
 
 
+def _nacl() -> Any:
+    from pymatgen.core import Lattice, Structure
+
+    return Structure(Lattice.from_parameters(3.99, 3.99, 3.99, 60, 60, 60), ["Na", "Cl"],
+                     [[0, 0, 0], [0.5, 0.5, 0.5]])
+
+
+def _blocks() -> tuple:
+    from tests.exercises.test_ch06 import blocks_context
+
+    return blocks_context()
+
+
 ATTENTION = {"force_mae": 50.0, "energy_mae": 2.0}
 DISTANCE = {"force_mae": 60.0, "energy_mae": 2.5}
 
@@ -66,6 +79,10 @@ CASES: list[tuple[Callable[..., None], Callable[[], tuple]]] = [
     (ch04.check_kcal_per_mol, lambda: (2.0,)),
     (ch04.check_ablation_ratio, lambda: (ATTENTION, DISTANCE)),
     (ch04.check_distance_only, _none),
+    (ch06.check_virtual_node_count, lambda: (_nacl(),)),
+    (ch06.check_block, lambda: (list(range(9)),)),
+    (ch06.check_dynamical_matrix, lambda: _blocks()),
+    (ch06.check_acoustic_reason, _none),
 ]
 IDS = [f"{c.__module__.rsplit('.', 1)[-1]}.{c.__name__}" for c, _ in CASES]
 
@@ -88,6 +105,6 @@ def test_nothing_raises_on_garbage(capsys, check, extra, answer):
 def test_every_check_is_covered():
     """A new check in ``companion.exercises`` must be added to CASES above."""
     covered = {c.__name__ for c, _ in CASES}
-    for module in (ch01, ch02, ch03, ch04):
+    for module in (ch01, ch02, ch03, ch04, ch06):
         public = {n for n in dir(module) if n.startswith("check_")}
         assert public <= covered, f"{module.__name__}: add {sorted(public - covered)} to CASES"

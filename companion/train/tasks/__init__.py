@@ -4,6 +4,8 @@
   and shift, loss of a batch, running metrics, score, checkpoint state, evaluate, predict).
 - :class:`~companion.train.tasks.graph_target.GraphTargetTask`: one number per graph.
 - :class:`~companion.train.tasks.energy_force.EnergyForceTask`: energies and forces.
+- :class:`~companion.train.tasks.phonon_bands.PhononBandTask`: phonon bands per material
+  (the authors' ``BandLoss``; k-MVN).
 
 :func:`task_for` picks one from ``TrainConfig.task`` and the data (graphs with ``forces``:
 energies and forces); :func:`task_of` from a trained model (a per-species ``scale_shift``:
@@ -29,6 +31,7 @@ from companion.train.tasks.energy_force import (
     predict_potential,
 )
 from companion.train.tasks.graph_target import GraphTargetTask, regression_metrics
+from companion.train.tasks.phonon_bands import PhononBandTask
 from companion.train.tasks.reference import (
     AtomicReference,
     atomic_reference,
@@ -36,11 +39,12 @@ from companion.train.tasks.reference import (
 )
 
 __all__ = ["METRIC_KEYS", "TASKS", "AtomicReference", "EnergyForceTask", "EnergyForces",
-           "GraphTargetTask", "RunningSums", "Task", "atomic_reference", "evaluate_potential",
-           "fit_atomic_energies", "has_forces", "predict_potential", "regression_metrics",
-           "task_for", "task_of"]
+           "GraphTargetTask", "PhononBandTask", "RunningSums", "Task", "atomic_reference",
+           "evaluate_potential", "fit_atomic_energies", "has_forces", "predict_potential",
+           "regression_metrics", "task_for", "task_of"]
 
-TASKS: dict[str, type[Task]] = {"scalar": GraphTargetTask, "potential": EnergyForceTask}
+TASKS: dict[str, type[Task]] = {"scalar": GraphTargetTask, "potential": EnergyForceTask,
+                                "phonon_bands": PhononBandTask}
 """``TrainConfig.task`` name -> task class."""
 
 

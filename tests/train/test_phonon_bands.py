@@ -1,0 +1,66 @@
+"""PhononBandTask: fit() trains k-MVN on phonon bands without a change to the loop; metrics
+are the authors' BandLoss and the band MAE in THz."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch_geometric.data import Batch
+
+from companion.data import load
+from companion.models.kmvn import KMVN, KMVNConfig
+from companion.models.registry import MODELS, build_model
+from companion.nn.phonons import band_loss, to_thz
+from companion.train import TrainConfig, fit
+from companion.train.tasks import TASKS, PhononBandTask, task_for
+from companion.train.tasks.phonon_bands import band_graphs, true_bands
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture(scope="module")
+def graphs():
+    ds = load("mp_phonons", material_ids=["mp-149", "mp-1960"])  # Si (2 atoms), Li2O (3)
+    gs = band_graphs(ds.records, dtype=torch.float32)
+    for g in gs:  # every 8th q-point keeps the test fast
+        q = g.qpoints[::8]
+        b = g.bands.reshape(len(g.qpoints), -1)[::8]
+        g.qpoints, g.n_qpoints, g.bands = q, torch.tensor([len(q)]), b.reshape(-1)
+    return gs
+
+
+def test_registered():
+    assert MODELS["kmvn"] is KMVN and TASKS["phonon_bands"] is PhononBandTask
+    assert isinstance(task_for([], TrainConfig(task="phonon_bands")), PhononBandTask)
+    assert isinstance(build_model("kmvn", {"mul": 2}), KMVN)
+
+
+def test_true_bands_split_per_material(graphs):
+    batch = Batch.from_data_list(graphs)
+    bands = true_bands(batch)
+    assert [b.shape for b in bands] == [(len(g.qpoints), 3 * g.num_nodes) for g in graphs]
+    assert torch.equal(bands[1].reshape(-1), graphs[1].bands)
+
+
+def test_fit_trains_with_band_loss(graphs):
+    model = KMVN(KMVNConfig(mul=2, radial_neurons=16, embed_dim=8, dtype="float32"))
+    task = PhononBandTask(TrainConfig())
+    before = task.evaluate(model, graphs)
+    cfg = TrainConfig(epochs=4, batch_size=2, lr=0.02, schedule="none", progress=False,
+                      task="phonon_bands", device="cpu")
+    history = fit(model, graphs, graphs, cfg, task=task)
+    after = task.evaluate(model, graphs)
+    assert len(history) == 4 and all(math.isfinite(v) for v in history["val_mae"])
+    assert "val_band_loss" in history.epochs[0]
+    assert after["band_loss"] < before["band_loss"]
+    # the metrics are the mean per-material BandLoss and the entry-weighted MAE (THz)
+    with torch.no_grad():
+        pred = model(Batch.from_data_list(graphs))
+    truth = true_bands(Batch.from_data_list(graphs))
+    bl = np.mean([float(band_loss(to_thz(p), t)) for p, t in zip(pred, truth, strict=True)])
+    assert after["band_loss"] == pytest.approx(bl, rel=1e-5)
+    rows = task.prediction_table(model, graphs)[1]
+    assert [r[0] for r in rows] == [g.material_id for g in graphs]
