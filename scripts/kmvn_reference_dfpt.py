@@ -7,16 +7,13 @@ descriptor 'mass', option 'kmvn', factor 1000), ``GraphNetwork_kMVN`` built from
 checkpoint's ``conf_dict`` and loaded strictly (``torch.load(weights_only=True,
 map_location="cpu")``), and ``get_spectra`` per material (batch size 1), float64, CPU.
 
-Setup (a throwaway folder, outside the repository)::
+Environment: a throwaway folder outside the repository holding the authors' modules at the
+pinned commit, e3nn 0.5.0 and mendeleev 1.3.0, and the ``torch_scatter`` stand-in, exactly as
+``../shared/reference/kmvn/README.md`` describes for their reference run. Commands used::
 
-    git -C <mirror of RyotaroOKabe/phonon_prediction @ 7881576> archive HEAD utils \\
-        config_file.py | tar -x -C /tmp/kmvnref
-    cp -r ../shared/reference/kmvn/shim /tmp/kmvnref/   # torch_scatter -> PyG scatter
-    pip install --no-deps --target /tmp/kmvnref/pkgs e3nn==0.5.0 mendeleev==1.3.0 \\
-        sqlalchemy pyfiglet colorama deprecated pint flexcache flexparser
     # inputs, with the course environment:
     python scripts/kmvn_reference_dfpt.py export /tmp/kmvnref/dfpt_inputs.npz
-    # the authors' code (their modules first on the path, e3nn 0.5.0 from pkgs):
+    # the authors' code (their modules first on the path, e3nn 0.5.0 beside them):
     cd /tmp/kmvnref && PYTHONPATH=pkgs:shim:. python <repo>/scripts/kmvn_reference_dfpt.py \\
         run dfpt_inputs.npz <data>/RyotaroOKabe__phonon_prediction/models/kmvn_241026-182158.torch
 """
