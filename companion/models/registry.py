@@ -4,7 +4,7 @@ Each model class carries its config dataclass (``config_class``); a model is bui
 ``Model(Model.config_class(**config))`` and its graphs come from the config's
 ``graph_options``. The training engine (:mod:`companion.train`) and the command line
 (``python -m companion train --model NAME``) find models here. Importing this module imports
-the three model modules (and so torch and PyG: about 3 s cold; 0.02 s more once those are
+the model modules (and so torch and PyG: about 3 s cold; 0.02 s more once those are
 loaded).
 
 Example:
@@ -27,6 +27,7 @@ from torch import nn
 
 from companion.models.alignn import ALIGNN
 from companion.models.cgcnn import CGCNN
+from companion.models.crystalformer import Crystalformer
 from companion.models.gatv2 import GATv2Potential
 
 __all__ = ["MODELS", "build_model", "config_fields", "graph_kwargs", "model_config",
@@ -36,6 +37,7 @@ MODELS: dict[str, type[nn.Module]] = {
     "cgcnn": CGCNN,
     "alignn": ALIGNN,
     "gatv2": GATv2Potential,
+    "crystalformer": Crystalformer,
 }
 """Name -> model class (each with a ``config_class`` attribute)."""
 
