@@ -84,12 +84,22 @@ def all_pairs(ptr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
     return ptr[graph] + local // n, ptr[graph] + local % n, pair_ptr
 
 
-def real_alpha(d2: torch.Tensor, inv_two_sigma2: torch.Tensor) -> torch.Tensor:
+def real_alpha(d2: torch.Tensor, inv_two_sigma2: torch.Tensor,
+               cutoff_sigmas: float | None = None) -> torch.Tensor:
     r""":math:`\alpha = \log\sum_n \exp(-d_n^2 / 2\sigma^2)` over the last axis of ``d2``.
 
-    Shapes: d2 [P, R] (Å²), inv_two_sigma2 [P, H] -> [P, H].
+    Args:
+        d2: [P, R] squared distances to the images (Å²).
+        inv_two_sigma2: [P, H], :math:`1/2\sigma^2` (1/Å²).
+        cutoff_sigmas: keep only images with :math:`d \le c\,\sigma` (None: all).
+
+    Returns:
+        [P, H].
     """
-    return torch.logsumexp(-d2.unsqueeze(1) * inv_two_sigma2.unsqueeze(-1), dim=-1)
+    exponent = -d2.unsqueeze(1) * inv_two_sigma2.unsqueeze(-1)  # [P, H, R]
+    if cutoff_sigmas is not None:
+        exponent = exponent.masked_fill(exponent < -0.5 * cutoff_sigmas**2, -math.inf)
+    return torch.logsumexp(exponent, dim=-1)  # [P, H]
 
 
 def reciprocal_alpha(rel: torch.Tensor, cell: torch.Tensor, sigma: torch.Tensor,
