@@ -270,11 +270,16 @@ class Crystalformer(nn.Module):
     config_class = CrystalformerConfig
     """The config dataclass (the registry builds ``Crystalformer(CrystalformerConfig(**c))``)."""
 
-    train_defaults = {"lr": 5e-4, "betas": (0.9, 0.98), "weight_decay": 1e-5,
-                      "grad_clip": 1.0, "loss": "l1", "schedule": "invsqrt",
-                      "schedule_steps": 4000, "warmup_epochs": 0.0, "batch_size": 128}
+    train_defaults = {"lr": 5e-4, "beta1": 0.9, "beta2": 0.98, "weight_decay": 1e-5,
+                      "decay_biases": False, "grad_clip": 1.0, "loss": "l1",
+                      "schedule": "invsqrt", "schedule_steps": 4000, "warmup_epochs": 0.0,
+                      "batch_size": 128}
     """The authors' recipe (``default.json``): :class:`companion.train.TrainConfig` fields
-    that ``train_model`` and the command line use unless given."""
+    that ``train_model`` and the command line use unless given (L1 on standardized
+    targets, AdamW, ``lr sqrt(T / (T + t))`` with T = 4000 steps, gradient norm clipped at
+    1, no weight decay on biases; the authors' own code leaves biases at AdamW's default
+    decay of 0.01, an oversight we do not copy). Their ``swa_epochs`` = 50 of 500 epochs:
+    pass ``swa_epochs`` for long runs."""
 
     def __init__(self, config: CrystalformerConfig | None = None) -> None:
         super().__init__()
@@ -374,6 +379,11 @@ class Crystalformer(nn.Module):
     def predict(self, data: Data, path: str = "edges") -> torch.Tensor:
         """The target in its units, ``scale_shift(forward)`` [n_graphs]."""
         return self.scale_shift(self(data, path))
+
+    @property
+    def needs_calibration(self) -> bool:
+        """True while a block's ``m, s`` are the placeholders 0, 1 (never calibrated)."""
+        return any(float(b.width_norm[2]) == 0 for b in self.blocks)
 
     @torch.no_grad()
     def calibrate(self, data: Data, path: str = "edges") -> list[tuple[float, float]]:
