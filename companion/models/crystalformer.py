@@ -49,6 +49,7 @@ from companion.models.crystalformer_attention import (
     box_translations,
     dense_attention,
     edge_attention,
+    edge_weights,
     gaussian_basis,
     reciprocal_alpha,
     width_rho,
@@ -208,15 +209,29 @@ class CrystalformerBlock(nn.Module):
         m, s = self.width_norm[0], self.width_norm[1]
         return width_rho((raw - m) / s, self.config.rho_slope, self.config.rho_floor)
 
-    def attention(self, x: torch.Tensor, geo: Geometry) -> tuple[torch.Tensor, Any]:
-        """Multi-head periodic attention after ``out_proj``: [N, D] (and beta, dense path)."""
+    def _project(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """q, k, v [N, H, d_k] each, rho [N, H] and 1/(2 sigma^2) [N, H_real] (1/Å²)."""
         c, n = self.config, x.size(0)
         q = self.q_proj(x).view(n, c.n_heads, self.d_k)  # [N, H, d_k]
         k = self.k_proj(x).view(n, c.n_heads, self.d_k)  # [N, H, d_k]
         v = self.v_proj(x).view(n, c.n_heads, self.d_k)  # [N, H, d_k]
         rho = self.widths(q)  # [N, H]
+        return q, k, v, rho, rho[:, :c.real_heads] / (2.0 * c.r0**2)
+
+    def edge_weights(self, x: torch.Tensor, geo: Geometry) -> tuple[torch.Tensor, torch.Tensor]:
+        """Attention weight of every edge of the production path, [E, H_real] (edges in
+        the order of ``geo``: grouped by query), and sigma per atom and head [N, H_real]."""
+        q, k, _, _, inv = self._project(x)
+        hr = self.config.real_heads
+        w = edge_weights(q[:, :hr], k[:, :hr], inv, geo.edge_i, geo.edge_pair, geo.pair_i,
+                         geo.pair_j, geo.d2)
+        return w, (0.5 / inv).sqrt()
+
+    def attention(self, x: torch.Tensor, geo: Geometry) -> tuple[torch.Tensor, Any]:
+        """Multi-head periodic attention after ``out_proj``: [N, D] (and beta, dense path)."""
+        c, n = self.config, x.size(0)
+        q, k, v, rho, inv_two_sigma2 = self._project(x)
         hr = c.real_heads
-        inv_two_sigma2 = rho[:, :hr] / (2.0 * c.r0**2)  # [N, H_real], 1/Å²
         qr, kr, vr = q[:, :hr], k[:, :hr], v[:, :hr]
         beta = None
         if geo.path == "dense":
@@ -379,6 +394,20 @@ class Crystalformer(nn.Module):
     def predict(self, data: Data, path: str = "edges") -> torch.Tensor:
         """The target in its units, ``scale_shift(forward)`` [n_graphs]."""
         return self.scale_shift(self(data, path))
+
+    @torch.no_grad()
+    def attention_weights(self, data: Data) -> list[dict[str, torch.Tensor]]:
+        """Per block, the production path's weights: ``{"weight": [E, H_real], "sigma":
+        [N, H_real] (Å)}`` with the edges in the order of ``data.edge_index`` (one graph or
+        a batch). The weights of each query atom sum to 1 over its edges."""
+        geo = self.geometry(data, "edges")
+        order = torch.argsort(data.edge_index[1], stable=True)  # geometry's edge order
+        x, out = self.atom_embedding(data.z), []
+        for block in self.blocks:
+            w, sigma = block.edge_weights(x, geo)
+            out.append({"weight": torch.empty_like(w).index_copy_(0, order, w), "sigma": sigma})
+            x = block(x, geo)
+        return out
 
     @property
     def needs_calibration(self) -> bool:

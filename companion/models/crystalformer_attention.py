@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as fn
 from torch_geometric.utils import scatter, softmax
 
-__all__ = ["all_pairs", "box_translations", "dense_attention", "edge_attention",
+__all__ = ["all_pairs", "box_translations", "dense_attention", "edge_attention", "edge_weights",
            "gaussian_basis", "reciprocal_alpha", "real_alpha", "width_rho"]
 
 
@@ -180,6 +180,19 @@ def dense_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
     return y, beta  # [N, H, d_k]
 
 
+def edge_weights(q: torch.Tensor, k: torch.Tensor, inv_two_sigma2: torch.Tensor,
+                 edge_i: torch.Tensor, edge_pair: torch.Tensor, pair_i: torch.Tensor,
+                 pair_j: torch.Tensor, d2: torch.Tensor) -> torch.Tensor:
+    r"""The attention weight of every edge (query atom, key image), a softmax per query:
+    :math:`w_e = \operatorname{softmax}_{e \ni i}(q_i\cdot k_{j(e)}/\sqrt{d_k} -
+    d_e^2/2\sigma_i^2)`. Arguments as :func:`edge_attention`. Returns [E, H]."""
+    pair_scores = (q.index_select(0, pair_i) * k.index_select(0, pair_j)).sum(-1)  # [P, H]
+    pair_scores = pair_scores / math.sqrt(q.size(-1))  # [P, H]
+    scores = pair_scores.index_select(0, edge_pair) \
+        - d2.unsqueeze(-1) * inv_two_sigma2.index_select(0, edge_i)  # [E, H]
+    return softmax(scores, edge_i, num_nodes=q.size(0))  # [E, H]
+
+
 def edge_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                    inv_two_sigma2: torch.Tensor, edge_i: torch.Tensor, edge_pair: torch.Tensor,
                    pair_i: torch.Tensor, pair_j: torch.Tensor, d2: torch.Tensor,
@@ -213,11 +226,7 @@ def edge_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
         [N, H, d_k].
     """
     n_atoms = q.size(0)
-    pair_scores = (q.index_select(0, pair_i) * k.index_select(0, pair_j)).sum(-1)  # [P, H]
-    pair_scores = pair_scores / math.sqrt(q.size(-1))  # [P, H]
-    scores = pair_scores.index_select(0, edge_pair) \
-        - d2.unsqueeze(-1) * inv_two_sigma2.index_select(0, edge_i)  # [E, H]
-    weight = softmax(scores, edge_i, num_nodes=n_atoms)  # [E, H]
+    weight = edge_weights(q, k, inv_two_sigma2, edge_i, edge_pair, pair_i, pair_j, d2)
     pair_weight = scatter(weight, edge_pair, dim=0, dim_size=pair_i.size(0))  # [P, H]
     y = scatter(pair_weight.unsqueeze(-1) * v.index_select(0, pair_j), pair_i, dim=0,
                 dim_size=n_atoms)  # [N, H, d_k]

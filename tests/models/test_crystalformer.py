@@ -322,3 +322,14 @@ def test_clear_errors(skewed_graph):
     del no_edges.edge_index
     with pytest.raises(ValueError, match="graph_options"):
         model(no_edges)
+
+
+def test_attention_weights_sum_to_one_per_query(skewed_graph):
+    model = small_model()
+    layers = model.attention_weights(skewed_graph)
+    assert len(layers) == model.config.n_layers
+    for layer in layers:
+        sums = torch.zeros(skewed_graph.num_nodes, layer["weight"].size(1), dtype=torch.float64)
+        sums.index_add_(0, skewed_graph.edge_index[1], layer["weight"])
+        assert torch.allclose(sums, torch.ones_like(sums), atol=1e-12)
+        assert (layer["sigma"] < model.config.sigma_max + 1e-12).all()
