@@ -97,7 +97,7 @@ def paths_table(args: argparse.Namespace) -> None:
           f"{args.device}")
     print(f"{'case':8s} {'atoms':>5s} {'edges/atom':>10s} {'images/atom':>11s} "
           f"{'prod s':>8s} {'prod MiB':>8s} {'dense s':>8s} {'dense MiB':>9s} {'ratio':>6s}")
-    for name, (_, reps) in CASES.items():
+    for name in CASES:
         n = int(name.split()[1])
         prod = measure(name, "edges", args)
         if dense_gib(n) > args.dense_limit_gb:

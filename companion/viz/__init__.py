@@ -14,6 +14,8 @@ Public API:
 - :func:`gaussian_expansion_figure`, :func:`bond_angle_figure`,
   :func:`neighbor_count_figure`, :func:`count_comparison_figure`, :func:`target_histogram`
   (plotly 2D).
+- :func:`periodic_attention_figure`, :func:`periodic_attention_explorer` (plotly 3D,
+  ipywidgets): Crystalformer's attention over the periodic images of one atom.
 """
 
 from __future__ import annotations
@@ -57,6 +59,10 @@ _WHERE = {
     "energy_drift_figure": "attention",
     "force_parity_figure": "attention",
     "cutoff_crossing_figure": "attention",
+    "image_attention": "periodic_attention",
+    "outside_share": "periodic_attention",
+    "periodic_attention_figure": "periodic_attention",
+    "periodic_attention_explorer": "periodic_attention",
 }
 
 __all__ = sorted(_WHERE)
