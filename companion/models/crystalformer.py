@@ -362,7 +362,7 @@ class Crystalformer(nn.Module):
             rank = torch.arange(dst.size(0), device=dst.device) - first.index_select(0, dst)
             slot = dst * width + rank  # [E]
             b = gaussian_basis(d2.sqrt(), c.n_basis, c.r_max).to(dtype)  # [E, K]
-            basis = b.new_zeros(data.z.size(0) * width, c.n_basis).index_copy(0, slot, b)
+            basis = b.new_zeros(data.z.size(0) * width, c.n_basis).index_copy_(0, slot, b)
             basis = basis.view(data.z.size(0), width, c.n_basis)  # [N, D_max, K]
         return Geometry("edges", pair_i, pair_j, d2.to(dtype), basis, dst, edge_pair, slot,
                         **extra)

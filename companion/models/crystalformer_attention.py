@@ -234,6 +234,6 @@ def edge_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
         return y
     n_heads, width = weight.size(1), basis_pad.size(1)
     padded = weight.new_zeros(n_atoms * width, n_heads)  # [N D, H]
-    padded = padded.index_copy(0, slot, weight).view(n_atoms, width, n_heads)  # [N, D, H]
+    padded = padded.index_copy_(0, slot, weight).view(n_atoms, width, n_heads)  # [N, D, H]
     summed = torch.bmm(padded.transpose(1, 2), basis_pad)  # [N, H, K]
     return y + torch.einsum("nhk,hdk->nhd", summed, psi)  # [N, H, d_k]
