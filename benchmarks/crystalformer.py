@@ -2,7 +2,8 @@
 
 Part 1, for supercells of 8 to 256 atoms (diamond Si; a 30-atom rutile TiO2 supercell for
 the issue's 30-atom figure): time and peak memory of one forward + backward of the default
-model (float32, batch of one) on the production path (radius list, cutoff 3.5 sigma_max)
+model (float32, batch of one; the fastest of ``--repeats`` runs, the least disturbed on a busy
+machine) on the production path (radius list, cutoff 3.5 sigma_max)
 and on the dense path (every pair over the box of 125 translations), their ratio, and the
 edges per atom (production) and images per atom (dense: n_atoms * 125). Peak memory is the
 growth of the process's resident set (``ru_maxrss``), each case in a fresh subprocess.
@@ -75,7 +76,7 @@ def one_case(name: str, path: str, threads: int, device: str, repeats: int) -> d
         model.zero_grad(set_to_none=True)
     peak = (torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else
             (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024)
-    return {"time_s": float(np.median(times[1:])), "peak_mib": peak,
+    return {"time_s": float(np.min(times[1:])), "peak_mib": peak,
             "edges_per_atom": graph.num_edges / graph.num_nodes}
 
 
