@@ -110,7 +110,7 @@ def _train(args: argparse.Namespace) -> int:
     """python -m companion train: see companion.train.train_model."""
     import os
 
-    from companion.models.registry import build_model
+    from companion.models.registry import build_model, train_defaults
     from companion.train import TrainConfig, train_model
 
     raw = _json_arg(args.config)
@@ -120,8 +120,8 @@ def _train(args: argparse.Namespace) -> int:
         model_config, train = raw, {}
     train.update({k: getattr(args, k) for k in _train_flags() if getattr(args, k) is not None})
     train.update(checkpoint_dir=args.out, progress=not args.quiet and train.get("progress", True))
-    try:
-        config = TrainConfig(**train)
+    try:  # the model's recommended recipe, then --config, then the flags
+        config = TrainConfig(**{**train_defaults(args.model), **train})
     except (TypeError, ValueError) as exc:
         raise _UsageError(f"training settings: {exc}") from None
     try:

@@ -27,16 +27,18 @@ from torch import nn
 
 from companion.models.alignn import ALIGNN
 from companion.models.cgcnn import CGCNN
+from companion.models.crystalformer import Crystalformer
 from companion.models.gatv2 import GATv2Potential
 from companion.models.kmvn import KMVN
 
 __all__ = ["MODELS", "build_model", "config_fields", "graph_kwargs", "model_config",
-           "model_names", "name_of", "register_model"]
+           "model_names", "name_of", "register_model", "train_defaults"]
 
 MODELS: dict[str, type[nn.Module]] = {
     "cgcnn": CGCNN,
     "alignn": ALIGNN,
     "gatv2": GATv2Potential,
+    "crystalformer": Crystalformer,
     "kmvn": KMVN,
 }
 """Name -> model class (each with a ``config_class`` attribute)."""
@@ -134,6 +136,20 @@ def graph_kwargs(name: str, config: Mapping[str, Any] | None = None) -> dict[str
     if name in BUILDERS:
         return {"line_graph": False, **dict(BUILDERS[name].graph)}
     return {"line_graph": False, **dict(_config(name, config).graph_options)}
+
+
+def train_defaults(name: str) -> dict[str, Any]:
+    """The training recipe model ``name`` recommends: its class's ``train_defaults`` (fields
+    of :class:`companion.train.TrainConfig`), ``{}`` if none. ``train_model`` without a
+    config and the command line (under the flags given) start from these.
+
+    Example:
+        >>> train_defaults("crystalformer")["lr"]
+        0.0005
+    """
+    if name in BUILDERS:
+        return {}
+    return dict(getattr(_model_class(name), "train_defaults", None) or {})
 
 
 def model_config(model: nn.Module) -> dict[str, Any]:

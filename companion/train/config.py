@@ -34,13 +34,18 @@ class TrainConfig:
             ``K`` processes takes ``batch_size / K``).
         lr: peak learning rate.
         weight_decay: decoupled (AdamW) or L2 (SGD) weight decay.
+        decay_biases: False: biases and the weights of normalization layers get no weight
+            decay (a common transformer rule; Crystalformer's recipe).
+        beta1: AdamW's first-moment decay.
+        beta2: AdamW's second-moment decay.
         optimizer: ``"adamw"`` or ``"sgd"`` (with ``momentum``).
         momentum: SGD momentum.
         schedule: per-step learning-rate schedule: ``"onecycle"`` (cosine up from lr/25 over
             ``warmup_epochs``, or 30 % of the steps, then cosine down to lr/2.5e5),
             ``"cosine"`` (linear warmup, cosine to 0), ``"invsqrt"`` (linear warmup, then
-            ``lr sqrt(T / (T + s))`` with ``T`` = max(warmup, one epoch) steps), ``"none"``
-            (linear warmup, constant).
+            ``lr sqrt(T / (T + s))`` with ``T`` = ``schedule_steps``, or max(warmup, one
+            epoch) steps when that is 0), ``"none"`` (linear warmup, constant).
+        schedule_steps: ``T`` of the ``"invsqrt"`` schedule in optimizer steps (0: see above).
         warmup_epochs: warmup length in epochs (may be fractional).
         grad_clip: maximum gradient norm; 0 turns clipping off.
         loss: ``"l1"``, ``"mse"`` or ``"huber"`` (``huber_delta``), on normalized targets.
@@ -49,6 +54,9 @@ class TrainConfig:
         normalize_targets: set the model's output scale and shift from the training split
             (mean and std of the targets; atomic reference energies for potentials).
         restore_best: end with the weights of the epoch with the lowest validation MAE.
+        swa_epochs: stochastic weight averaging: average the weights after every step of the
+            last ``swa_epochs`` epochs and end with that average (instead of the best
+            epoch); 0 turns it off.
         seed: seeds torch, numpy, Python and the data order.
         device: ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"``, ``"mps"``.
         deterministic: ``torch.use_deterministic_algorithms`` during the run (restored
@@ -77,9 +85,13 @@ class TrainConfig:
     batch_size: int = 64
     lr: float = 1e-3
     weight_decay: float = 0.0
+    decay_biases: bool = True
+    beta1: float = 0.9
+    beta2: float = 0.999
     optimizer: str = "adamw"
     momentum: float = 0.9
     schedule: str = "onecycle"
+    schedule_steps: int = 0
     warmup_epochs: float = 0.0
     grad_clip: float = 0.0
     loss: str = "l1"
@@ -87,6 +99,7 @@ class TrainConfig:
     patience: int = 0
     normalize_targets: bool = True
     restore_best: bool = True
+    swa_epochs: int = 0
     seed: int = 0
     device: str = "auto"
     deterministic: bool | None = None
@@ -109,6 +122,11 @@ class TrainConfig:
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
             raise ValueError(f"need epochs >= 1, batch_size >= 1, lr > 0; got {self.epochs}, "
                              f"{self.batch_size}, {self.lr}.")
+        if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
+            raise ValueError(f"need 0 <= beta1, beta2 < 1; got {self.beta1}, {self.beta2}.")
+        if self.swa_epochs < 0 or self.schedule_steps < 0:
+            raise ValueError(f"need swa_epochs >= 0 and schedule_steps >= 0; got "
+                             f"{self.swa_epochs}, {self.schedule_steps}.")
         if self.checkpoint_dir is not None:
             self.checkpoint_dir = str(self.checkpoint_dir)
         elif self.resume:
@@ -147,12 +165,14 @@ class History:
     target records ``{train,val}_{mae,rmse,r2}`` in the target's units; energies and forces
     record ``{train,val}_{energy,force}_{mae,rmse}`` (meV/atom, meV/Å), ``train_loss``, and
     ``train_mae``/``val_mae`` = the force MAE. ``history["val_mae"]`` gives one column.
+    ``swa_val_mae``: the validation score of the averaged weights (``swa_epochs``).
     """
 
     epochs: list[dict[str, float]] = field(default_factory=list)
     best_epoch: int = 0
     best_val_mae: float = math.inf
     stopped_early: bool = False
+    swa_val_mae: float | None = None
 
     def __getitem__(self, key: str) -> list[float]:
         return [r[key] for r in self.epochs]
@@ -165,5 +185,7 @@ class History:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> History:
+        swa = d.get("swa_val_mae")
         return cls([dict(r) for r in d["epochs"]], int(d["best_epoch"]),
-                   float(d["best_val_mae"]), bool(d["stopped_early"]))
+                   float(d["best_val_mae"]), bool(d["stopped_early"]),
+                   None if swa is None else float(swa))

@@ -27,7 +27,7 @@ from companion.train.checkpoint import (
     save_checkpoint,
 )
 from companion.train.config import History, TrainConfig
-from companion.train.optim import make_optimizer, make_scheduler
+from companion.train.optim import WeightAverage, make_optimizer, make_scheduler
 from companion.train.runtime import (
     all_gather,
     autocast,
@@ -66,7 +66,8 @@ class Trainer:
         self.loader_gen = torch.Generator()
         self.loader_gen.manual_seed(config.seed)
         self.sampler, self.loader = self._train_loader()
-        self.optimizer = make_optimizer(self.model.parameters(), config)
+        self.optimizer = make_optimizer(self.model, config)
+        self.swa = WeightAverage() if config.swa_epochs > 0 else None
         self.scheduler = make_scheduler(self.optimizer, config, len(self.loader))
         self.history, self.best, self.start = History(), None, 1
         self.identity = run_identity(model, train_set, val_set, config, meta)
@@ -108,6 +109,8 @@ class Trainer:
         set_rng_state(states[self.rank] if len(states) == self.world else states[0],
                       self.loader_gen)
         self.start = int(ckpt["epoch"]) + 1
+        if self.swa is not None and ckpt.get("swa") is not None:
+            self.swa.load_state_dict(ckpt["swa"])
 
     def _train_epoch(self, epoch: int) -> dict[str, float]:
         self.net.train()
@@ -130,6 +133,8 @@ class Trainer:
             lr = self.optimizer.param_groups[0]["lr"]
             self.optimizer.step()
             self.scheduler.step()
+            if self.swa is not None and epoch > self.config.epochs - self.config.swa_epochs:
+                self.swa.update(self.model)
             sums.add(out, batch, loss.detach())
         sums.all_reduce(self.device)
         metrics = sums.metrics()
@@ -165,6 +170,7 @@ class Trainer:
             "scheduler": self.scheduler.state_dict(),
             "rng": states, "task": self.task.state_dict(),
             "history": self.history.to_dict(), "best": self.best,
+            "swa": None if self.swa is None else self.swa.state_dict(),
             "n_params": sum(p.numel() for p in self.model.parameters()),
             "world_size": self.world,
             "versions": {"torch": str(torch.__version__), "companion": companion.__version__},
@@ -214,7 +220,17 @@ class Trainer:
             self.history.stopped_early = True
         if self.config.restore_best and self.best is not None:
             self.model.load_state_dict(self.best["model"])
+        if self.swa is not None and self.swa.count > 0:
+            self._finish_swa()
         return self.history
+
+    def _finish_swa(self) -> None:
+        """End with the averaged weights and record their validation score."""
+        self.swa.apply(self.model)
+        if self.val_set is not None:
+            val = self.task.evaluate(self.model, self.val_set, self.loader.batch_size,
+                                     self.device, self.config.amp)
+            self.history.swa_val_mae = float(broadcast(self.task.score(val)))
 
 
 def fit(model: nn.Module, train_set: Dataset, val_set: Dataset | None = None,
@@ -242,7 +258,8 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset | None = None,
 
     Returns:
         The :class:`History`; the model ends on ``config.device`` with the best weights
-        (``restore_best``), its ``scale_shift`` set, ready for :func:`predict`.
+        (``restore_best``) or their average over the last epochs (``swa_epochs``), its
+        ``scale_shift`` set, ready for :func:`predict`.
 
     Raises:
         CheckpointError: resuming from a checkpoint of another model, config or split.

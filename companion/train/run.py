@@ -73,7 +73,8 @@ def train_model(model_name: str, data: str = "mp_eform", target: str | None = No
         target: target name (default: the data set's first; energies for potentials).
         out: output folder (also the checkpoint folder unless ``config`` names one).
         model_config: model hyperparameters (plain dict).
-        config: :class:`TrainConfig`.
+        config: :class:`TrainConfig` (default: the model's recommended recipe,
+            :func:`companion.models.registry.train_defaults`, over the plain defaults).
         fast: FAST mode (the first 256/64/64 records of the splits); default from
             ``COMPANION_FAST``.
         command: the command line, recorded in metrics.json with the versions, git commit,
@@ -83,10 +84,10 @@ def train_model(model_name: str, data: str = "mp_eform", target: str | None = No
         The metrics (the contents of ``metrics.json``; identical on every DDP process).
     """
     from companion.data import load
-    from companion.models.registry import build_model, config_fields, graph_kwargs
+    from companion.models.registry import build_model, config_fields, graph_kwargs, train_defaults
 
     t0 = time.perf_counter()
-    config = dataclasses.replace(config or TrainConfig())
+    config = dataclasses.replace(config or TrainConfig(**train_defaults(model_name)))
     if out is not None and config.checkpoint_dir is None:
         config.checkpoint_dir = str(out)
     fast = fast_mode() if fast is None else fast

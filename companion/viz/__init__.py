@@ -17,6 +17,8 @@ Public API:
 - :func:`band_figure` (plotly), :func:`band_explorer` (plotly + nglview): phonon bands with
   labelled special points, a second set overlaid, the DOS beside them; clicking a band
   animates that mode.
+- :func:`periodic_attention_figure`, :func:`periodic_attention_explorer` (plotly 3D,
+  ipywidgets): Crystalformer's attention over the periodic images of one atom.
 """
 
 from __future__ import annotations
@@ -65,6 +67,10 @@ _WHERE = {
     "mode_frames": "phonons",
     "BandExplorer": "phonons",
     "band_explorer": "phonons",
+    "image_attention": "periodic_attention",
+    "outside_share": "periodic_attention",
+    "periodic_attention_figure": "periodic_attention",
+    "periodic_attention_explorer": "periodic_attention",
 }
 
 __all__ = sorted(_WHERE)

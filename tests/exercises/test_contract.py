@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import torch
 
-from companion.exercises import CORRECT, NOT_ANSWERED, ch01, ch02, ch03, ch04, ch06
+from companion.exercises import CORRECT, NOT_ANSWERED, ch01, ch02, ch03, ch04, ch05, ch06
 from tests.conftest import verdict
 
 
@@ -79,6 +79,8 @@ CASES: list[tuple[Callable[..., None], Callable[[], tuple]]] = [
     (ch04.check_kcal_per_mol, lambda: (2.0,)),
     (ch04.check_ablation_ratio, lambda: (ATTENTION, DISTANCE)),
     (ch04.check_distance_only, _none),
+    *[(c, _none) for c in (ch05.check_doubled_cell, ch05.check_sigma_bound,
+                           ch05.check_image_count)],
     (ch06.check_virtual_node_count, lambda: (_nacl(),)),
     (ch06.check_block, lambda: (list(range(9)),)),
     (ch06.check_dynamical_matrix, lambda: _blocks()),
@@ -105,6 +107,6 @@ def test_nothing_raises_on_garbage(capsys, check, extra, answer):
 def test_every_check_is_covered():
     """A new check in ``companion.exercises`` must be added to CASES above."""
     covered = {c.__name__ for c, _ in CASES}
-    for module in (ch01, ch02, ch03, ch04, ch06):
+    for module in (ch01, ch02, ch03, ch04, ch05, ch06):
         public = {n for n in dir(module) if n.startswith("check_")}
         assert public <= covered, f"{module.__name__}: add {sorted(public - covered)} to CASES"

@@ -69,6 +69,19 @@ class Task(ABC):
         """Set the model's output scale and shift from the training split (before the
         first step; a resumed run then loads the saved buffers and :meth:`load_state_dict`)."""
 
+    def calibrate(self, model: nn.Module, train_set: Dataset) -> None:
+        """For a model with frozen data-dependent statistics (``needs_calibration`` True,
+        e.g. Crystalformer's width normalization): ``model.calibrate(batch)`` on one batch
+        of ``batch_size`` training graphs drawn with the run's seed."""
+        if not getattr(model, "needs_calibration", False):
+            return
+        from torch_geometric.data import Batch
+
+        generator = torch.Generator().manual_seed(self.config.seed)
+        n = min(self.config.batch_size, len(train_set))
+        picks = torch.randperm(len(train_set), generator=generator)[:n].tolist()
+        model.calibrate(Batch.from_data_list([train_set[i] for i in picks]))
+
     def module(self, model: nn.Module) -> nn.Module:
         """The module the loop calls (and DDP wraps): ``batch -> output``."""
         return model

@@ -95,6 +95,7 @@ class GraphTargetTask(Task):
     name = "scalar"
 
     def prepare(self, model: nn.Module, train_set: Dataset) -> None:
+        self.calibrate(model, train_set)
         ss = scale_shift_of(model)
         if self.config.normalize_targets:
             y = targets_of(train_set)
