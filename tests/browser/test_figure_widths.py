@@ -32,6 +32,8 @@ CASES = {  # notebook -> seconds for everything in the browser
     "02_cgcnn": 200.0,
     "03_alignn": 240.0,
     "04_attention_potentials": 200.0,
+    "05_crystalformer": 200.0,
+    "06_phonons": 200.0,
 }
 
 # Each figure/widget: its output area's content width and its own width, in CSS pixels.
