@@ -53,3 +53,15 @@ def test_without_a_gpu_it_says_so(gpu_check, monkeypatch, capsys):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert gpu_check.main([]) == 2
     assert "no CUDA GPU" in capsys.readouterr().err
+
+
+def test_phonon_and_crystalformer_models_run_with_their_data_and_task(gpu_check, capsys):
+    """k-MVN trains on phonon bands (its own data and task), Crystalformer on mp_eform."""
+    assert set(gpu_check.TASK) <= set(MODELS)
+    code = gpu_check.main(["--device", "cpu", "--n", "4", "--batch-size", "2",
+                           "--models", "kmvn", "crystalformer"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    for model, data in (("kmvn", "mp_phonons"), ("crystalformer", "mp_eform")):
+        assert any(line.split()[:3] == [model, "float32", data] and line.endswith("ok")
+                   for line in out.splitlines()), out
