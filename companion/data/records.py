@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -35,6 +36,7 @@ __all__ = [
     "SPLIT_NAMES",
     "LabeledDataset",
     "LabeledRecord",
+    "read_arrays",
     "hashed_split",
     "mlearn_stress_to_ase",
     "split_hash",
@@ -329,3 +331,21 @@ class LabeledDataset(Sequence[LabeledRecord]):
         kind = "periodic" if self.pbc else "molecular"
         return (f"LabeledDataset('{self.name}': {len(self)} {kind} records, {size}; {units}; "
                 f"split train/val/test {counts}, sha256 {self._split_hash[:12]})")
+
+
+def read_arrays(path: str | Path, format_version: int) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` file written by this package (no pickles), after checking
+    its ``format_version``.
+
+    Raises:
+        DataError: unreadable file, or another format version.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read {path}: {exc}") from exc
+    if int(arrays.get("format_version", -1)) != format_version:
+        raise DataError(f"{path}: format version {arrays.get('format_version')}, "
+                        f"expected {format_version}")
+    return arrays

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from companion.data.records import SPLIT_NAMES, split_hash, split_indices
+from companion.data.records import SPLIT_NAMES, read_arrays, split_hash, split_indices
 from companion.data.resolve import REGISTRY, checksum, repo_data_dir, sha256_file
 from companion.errors import DataError
 
@@ -314,14 +314,7 @@ def load_shipped(name: str, *, directory: str | Path | None = None) -> CrystalDa
             f"{REGISTRY}; the file is corrupt or was changed. "
             "Restore it (git checkout data/) or rebuild it with `make data`."
         )
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read {path}: {exc}") from exc
-    if int(arrays.get("format_version", -1)) != FORMAT_VERSION:
-        raise DataError(f"{path}: format version {arrays.get('format_version')}, "
-                        f"expected {FORMAT_VERSION}")
+    arrays = read_arrays(path, FORMAT_VERSION)
     ds = CrystalDataset(name, arrays)
     if ds.split_hash != str(arrays["split_sha256"]):
         raise DataError(f"{path}: split does not match its stored sha256")

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from companion.data.entry import DatasetEntry, choose_split
-from companion.data.records import LabeledDataset, LabeledRecord
+from companion.data.records import LabeledDataset, LabeledRecord, read_arrays
 from companion.data.resolve import resolve
 from companion.data.sets import ean, ethanol
 from companion.errors import DataError
@@ -119,14 +119,7 @@ def read_records_npz(path: str | Path) -> dict[str, Any]:
     Raises:
         DataError: unreadable file or another format version.
     """
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            a = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read {path}: {exc}") from exc
-    if int(a.get("format_version", -1)) != FORMAT_VERSION:
-        raise DataError(f"{path}: format version {a.get('format_version')}, "
-                        f"expected {FORMAT_VERSION}")
+    a = read_arrays(path, FORMAT_VERSION)
     off = a["offsets"]
     records = []
     for i, rid in enumerate(a["id"].tolist()):
