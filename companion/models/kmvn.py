@@ -79,7 +79,8 @@ from companion.nn.phonons import (
     real_space_blocks,
 )
 
-__all__ = ["KMVN", "KMVNConfig", "KMVNConv", "authors_to_companion", "pretrained_kmvn"]
+__all__ = ["KMVN", "KMVNConfig", "KMVNConv", "NodeContext", "authors_to_companion",
+           "pretrained_kmvn"]
 
 MAX_Z = 118
 
@@ -123,6 +124,25 @@ class KMVNConfig:
     def graph_options(self) -> dict[str, Any]:
         """Keyword arguments of :func:`companion.graphs.virtual_nodes.kmvn_graph`."""
         return {"cutoff": self.cutoff}
+
+
+@dataclass(frozen=True)
+class NodeContext:
+    """The computed nodes' graph, as :meth:`KMVN.node_irreps` builds it (for blocks that a
+    subclass inserts between layers).
+
+    Attributes:
+        src, dst: [n_msg] messages: the real edges, then their copies to virtual nodes.
+        vec: [n_msg, 3] edge vectors (source atom -> destination image), Å.
+        radial: [n_msg, n_basis] Gaussian basis of the edge lengths.
+        graph: [n_computed] the material (index in the batch) of each computed node.
+    """
+
+    src: torch.Tensor
+    dst: torch.Tensor
+    vec: torch.Tensor
+    radial: torch.Tensor
+    graph: torch.Tensor
 
 
 def _reachable(irreps_in: o3.Irreps, irreps_sh: o3.Irreps, ir: o3.Irrep | str) -> bool:
@@ -176,6 +196,7 @@ class KMVN(nn.Module):
     """k-MVN (module docstring): virtual-node blocks -> ``H(q)`` -> phonon bands."""
 
     config_class = KMVNConfig
+    task = "phonon_bands"  # companion.train.tasks.task_of
 
     def __init__(self, config: KMVNConfig | None = None) -> None:
         super().__init__()
@@ -246,19 +267,27 @@ class KMVN(nn.Module):
         msg_dst = torch.cat([dst, n_atoms + edge_id])  # [2 n_edges]
         deg = torch.bincount(msg_dst, minlength=x.shape[0]).clamp(min=1)
         deg = deg.to(dtype)[:, None]  # [n_computed, 1]
-        cell = data.cell.to(dtype)[self._graph_of_atom(data)[src]]  # [n_edges, 3, 3]
+        graph = self._graph_of_atom(data)  # [n_atoms] material of each atom
+        cell = data.cell.to(dtype)[graph[src]]  # [n_edges, 3, 3]
         pos = data.pos.to(dtype)
         r = pos[dst] - pos[src] - torch.einsum("ea,eab->eb", data.edge_shift.to(dtype), cell)
         r = torch.cat([r, r])  # [2 n_edges, 3] source atom -> destination image
         sh = o3.spherical_harmonics(self.irreps_sh, r, True, normalization="component")
         radial = soft_one_hot_linspace(r.norm(dim=1), 0.0, self.config.cutoff,
                                        self.config.n_basis, basis="gaussian", cutoff=False)
-        for conv, gate in zip(self.convs[:-1], self.gates, strict=True):
-            x = gate(conv(x, a, deg, msg_src, msg_dst, sh, radial))
+        ctx = NodeContext(msg_src, msg_dst, r, radial, torch.cat([graph, graph[dst], graph]))
+        for k, (conv, gate) in enumerate(zip(self.convs[:-1], self.gates, strict=True)):
+            x = self.after_gate(k, gate(conv(x, a, deg, msg_src, msg_dst, sh, radial)), ctx)
         x = self.convs[-1](x, a, deg, msg_src, msg_dst, sh, radial)  # [n_computed, 18]
         row = n_atoms + n_edges + data.vnode_atom  # [n_vnodes] unconnected: the atom's node
         row = row.index_put((data.edge_vnode,), n_atoms + edge_id)  # connected: its edge's
         return x[row]  # [n_vnodes, 18]
+
+    def after_gate(self, layer: int, x: torch.Tensor, ctx: NodeContext) -> torch.Tensor:
+        """What happens to the node features after gated layer ``layer``: nothing in
+        k-MVN; a subclass inserts a block here (:class:`companion.models.vgnna.VGNNA`).
+        ``x`` [n_computed, dim]; returns the same shape."""
+        return x
 
     @staticmethod
     def _graph_of_atom(data: Any) -> torch.Tensor:

@@ -30,6 +30,7 @@ from companion.models.cgcnn import CGCNN
 from companion.models.crystalformer import Crystalformer
 from companion.models.gatv2 import GATv2Potential
 from companion.models.kmvn import KMVN
+from companion.models.vgnna import VGNNA
 
 __all__ = ["MODELS", "build_model", "config_fields", "graph_kwargs", "model_config",
            "model_names", "name_of", "register_model", "train_defaults"]
@@ -40,6 +41,7 @@ MODELS: dict[str, type[nn.Module]] = {
     "gatv2": GATv2Potential,
     "crystalformer": Crystalformer,
     "kmvn": KMVN,
+    "vgnna": VGNNA,
 }
 """Name -> model class (each with a ``config_class`` attribute)."""
 

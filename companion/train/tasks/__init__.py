@@ -40,8 +40,8 @@ from companion.train.tasks.reference import (
 
 __all__ = ["METRIC_KEYS", "TASKS", "AtomicReference", "EnergyForceTask", "EnergyForces",
            "GraphTargetTask", "PhononBandTask", "RunningSums", "Task", "atomic_reference",
-           "evaluate_potential", "fit_atomic_energies", "has_forces", "predict_potential",
-           "regression_metrics", "task_for", "task_of"]
+           "evaluate_potential", "fit_atomic_energies", "has_bands", "has_forces",
+           "predict_potential", "regression_metrics", "task_for", "task_of"]
 
 TASKS: dict[str, type[Task]] = {"scalar": GraphTargetTask, "potential": EnergyForceTask,
                                 "phonon_bands": PhononBandTask}
@@ -82,13 +82,31 @@ def task_for(data: Any, config: TrainConfig | None = None) -> Task:
     config = config or TrainConfig()
     name = config.task
     if name == "auto":
-        name = "potential" if has_forces(data) else "scalar"
+        name = ("phonon_bands" if has_bands(data) else
+                "potential" if has_forces(data) else "scalar")
     return TASKS[name](config)
 
 
+def has_bands(dataset: Any) -> bool:
+    """True for phonon records (labels ``qpoints`` and ``frequencies``, e.g. ``mp_phonons``)
+    or graphs carrying ``bands``."""
+    records = getattr(dataset, "records", None)
+    if records is not None:
+        labels = getattr(records[0], "labels", {}) if records else {}
+        return "qpoints" in labels and "frequencies" in labels
+    if len(dataset) == 0:
+        return False
+    first = dataset[0]
+    return isinstance(first, BaseData) and "bands" in first
+
+
 def task_of(model: nn.Module, config: TrainConfig | None = None) -> Task:
-    """The task a model was built for: energies and forces if its ``scale_shift`` is per
-    species, else one number per graph."""
+    """The task a model was built for: its class's ``task`` name if it has one (k-MVN:
+    ``"phonon_bands"``); else energies and forces if its ``scale_shift`` is per species,
+    else one number per graph."""
+    named = getattr(model, "task", None)  # a model made for one task says so (k-MVN)
+    if isinstance(named, str) and named in TASKS:
+        return TASKS[named](config)
     ss = getattr(model, "scale_shift", None)
     per_species = isinstance(ss, ScaleShift) and ss.per_species
     return (EnergyForceTask if per_species else GraphTargetTask)(config)
