@@ -102,6 +102,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                    "without these keys is the model config")
     p.add_argument("--fast", action="store_true",
                    help="FAST mode: the first 256/64/64 records of the splits")
+    p.add_argument("--init", default=None, metavar="SOURCE",
+                   help="fine-tune: start from these weights, a pretrained model's name "
+                   "(python -m companion models) or a run folder / checkpoint")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_train)
 
@@ -130,7 +133,8 @@ def _train(args: argparse.Namespace) -> int:
         raise _UsageError(str(exc)) from None
     try:
         metrics = train_model(args.model, args.data, args.target, args.out, model_config,
-                              config, fast=True if args.fast else None, command=args.command_line)
+                              config, fast=True if args.fast else None, command=args.command_line,
+                              init=args.init)
     finally:
         import torch.distributed as dist
 

@@ -131,6 +131,14 @@ class VGNNA(KMVN):
                              f"k-MVN's mul, lmax, n_layers, n_basis, radial_neurons, "
                              f"embed_dim): {exc}") from None
 
+    def load_initial_state(self, state: Mapping[str, torch.Tensor]) -> None:
+        """Start from ``state``: a VGNNA's (loaded whole) or a k-MVN's (the attention block
+        keeps its own parameters): ``python -m companion train --init``."""
+        if any(k.startswith("attention.") for k in state):
+            self.load_state_dict(dict(state))
+        else:
+            self.load_kmvn_state_dict(state)
+
     def load_authors_state_dict(self, state: Mapping[str, torch.Tensor]) -> None:
         """The authors' k-MVN checkpoint (their names), attention left as it is."""
         from companion.models.kmvn import authors_to_companion

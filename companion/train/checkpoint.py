@@ -31,7 +31,7 @@ from companion.errors import CompanionError
 from companion.train.config import TrainConfig
 
 __all__ = ["CHECKPOINT", "FORMAT", "PREVIOUS", "CheckpointError", "check_compatible",
-           "load_checkpoint", "plain", "save_checkpoint", "write_durable"]
+           "export_weights", "load_checkpoint", "plain", "save_checkpoint", "write_durable"]
 
 CHECKPOINT = "checkpoint.pt"
 PREVIOUS = "checkpoint.prev.pt"
@@ -190,6 +190,32 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
                           "instead.", stacklevel=2)
         return ckpt
     raise CheckpointError("no usable checkpoint: " + " ".join(problems))
+
+
+def export_weights(run: str | Path, out: str | Path, note: str = "") -> Path:
+    """Write the best epoch's weights of a run as a small file to ship (no optimizer,
+    scheduler, RNG or history): ``format``, ``epoch``, ``model_name``, ``model_config``,
+    ``train_config``, ``split_hash``, ``data``, ``model`` (the best weights), ``n_params``,
+    ``versions``, ``note``. :func:`companion.train.load_for_inference` reads it like a
+    checkpoint (it cannot resume a run).
+
+    Returns:
+        ``out``, written atomically (no sidecar: a shipped file's sha256 belongs in the
+        data registry).
+    """
+    ckpt = load_checkpoint(run)
+    best = ckpt.get("best") or {}
+    keep = ("format", "model_name", "model_config", "train_config", "split_hash", "data",
+            "n_params", "versions")
+    payload = {k: ckpt[k] for k in keep if k in ckpt}
+    payload |= {"epoch": best.get("epoch", ckpt["epoch"]),
+                "model": best.get("model") or ckpt["model"], "note": note}
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    write_durable(tmp, lambda f: torch.save(payload, f))
+    os.replace(tmp, out)
+    return out
 
 
 # --------------------------------------------------------------------- run identity

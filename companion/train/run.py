@@ -56,10 +56,35 @@ def _upstream_test(data: str, fast: bool) -> tuple[str, Any] | None:
     return name, (source, indices)
 
 
+def initial_weights(model: nn.Module, source: str | Path) -> None:
+    """Load the weights of ``source`` into ``model`` (before fine-tuning).
+
+    ``source`` is a catalogue name or a run folder / checkpoint
+    (:func:`companion.train.inference.load_predictor`). A model that can start from another
+    architecture's weights says how with a ``load_initial_state(state)`` method (VGNNA from a
+    k-MVN: the attention block keeps its own initialization); otherwise the state must match
+    exactly.
+
+    Raises:
+        CheckpointError: the source is unknown or its weights do not fit the model.
+    """
+    from companion.train.checkpoint import CheckpointError
+    from companion.train.inference import load_predictor
+
+    state = load_predictor(source).model.state_dict()
+    load = getattr(model, "load_initial_state", None) or model.load_state_dict
+    try:
+        load(state)
+    except (KeyError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"--init {source}: its weights do not fit this model: "
+                              f"{str(exc).splitlines()[0]}") from None
+
+
 def train_model(model_name: str, data: str = "mp_eform", target: str | None = None,
                 out: str | Path | None = None, model_config: Mapping[str, Any] | None = None,
                 config: TrainConfig | None = None, fast: bool | None = None,
-                command: str | None = None) -> dict[str, Any]:
+                command: str | None = None, init: str | Path | None = None
+                ) -> dict[str, Any]:
     """What ``python -m companion train`` does: data -> graphs -> model -> :func:`fit`.
 
     Trains on the stored split of a data set, evaluates the best epoch's weights on
@@ -79,6 +104,9 @@ def train_model(model_name: str, data: str = "mp_eform", target: str | None = No
             ``COMPANION_FAST``.
         command: the command line, recorded in metrics.json with the versions, git commit,
             device, processes and seed (:func:`~companion.train.provenance.provenance`).
+        init: start from these weights instead of random ones (fine-tuning): a pretrained
+            model's name (``python -m companion models``) or a run folder / checkpoint
+            (:func:`initial_weights`).
 
     Returns:
         The metrics (the contents of ``metrics.json``; identical on every DDP process).
@@ -100,6 +128,8 @@ def train_model(model_name: str, data: str = "mp_eform", target: str | None = No
     task.configure(model_config, config_fields(model_name), dataset)
     seed_everything(config.seed)
     model = build_model(model_name, model_config)
+    if init is not None:
+        initial_weights(model, init)
     gk = graph_kwargs(model_name, model_config)
     sets = {k: task.dataset(dataset, split[k], gk, target) for k in ("train", "val", "test")}
     upstream = _upstream_test(data, fast)
@@ -114,7 +144,8 @@ def train_model(model_name: str, data: str = "mp_eform", target: str | None = No
     metrics = _metrics_record(model_name, model, data, target, split, fast, scores, history,
                               config, world, time.perf_counter() - t0, t_fit)
     metrics |= plain(provenance(command, resolve_device(config.device), world, config.seed))
-    metrics |= task.summary(dataset, target) | {"test_set": test_key}
+    metrics |= task.summary(dataset, target) | {"test_set": test_key,
+                                                "init": None if init is None else str(init)}
     if upstream is not None:
         metrics[f"n_{upstream[0]}"] = len(sets[upstream[0]])
     metrics = broadcast(metrics)
