@@ -16,6 +16,7 @@ from companion.data.sets import (
     acac,
     ani1,
     bpa,
+    chgnet_phonons,
     ean,
     ethanol,
     matcalc,
@@ -47,6 +48,8 @@ DATASETS: Mapping[str, DatasetEntry] = MappingProxyType({e.name: e for e in (
     samples.ETHANOL_SAMPLE,
     samples.EAN_SAMPLE,
     ani1.ENTRY,
+    chgnet_phonons.ENTRY,
+    chgnet_phonons.DFPT69,
 )})
 
 

@@ -21,10 +21,11 @@ EXTERNAL = {"ean", "ethanol", "3bpa", "acac", "mlearn", "mp_phonons", "kmvn_weig
             "matcalc_elasticity", "matcalc_heat_capacity", "perov_5", "ani1_subset"}
 SHIPPED = {"mp_eform", "mp_dielectric", "mp_elastic"}
 FIXTURES = {"ethanol_sample", "ean_sample"}
+MODEL_LABELLED = {"chgnet_phonons", "chgnet_phonons_dfpt69"}  # shipped in data/
 
 
 def test_names():
-    assert set(DATASETS) == EXTERNAL | SHIPPED | FIXTURES
+    assert set(DATASETS) == EXTERNAL | SHIPPED | FIXTURES | MODEL_LABELLED
     assert available() == [n for n in DATASETS if n != "ani1_subset"]
     assert available()[:3] == ["mp_eform", "mp_dielectric", "mp_elastic"]
 
