@@ -146,3 +146,73 @@ def check_acoustic_reason(answer: Any) -> bool:
                "c": "a longer cutoff would not force a rigid translation to cost nothing",
                "d": "the reproduction runs in float64 and still gives 1.06 THz for Si"}
     return hint(reasons[key])
+
+
+# --------------------------------------- exercise 5: what may attention carry (VGNNA)
+
+ATTENTION_CHOICES = {
+    "a": "All 36 components of the node features, as one flat vector through a Linear layer "
+         "with biases (what the VGNNA code does).",
+    "b": "The 0e channels and the norms |x_c| of the l = 1 and l = 2 channels.",
+    "c": "The l = 1 channels only, since they are vectors like the edge directions.",
+    "d": "The 0e channels and the x components of the l = 1 channels.",
+}
+"""Choices of exercise 5 (answer with the letter)."""
+
+
+@check
+def check_attention_inputs(answer: Any) -> bool:
+    """Exercise 5: what an attention value added to the 0e channels may be built from
+    without breaking equivariance (a letter of :data:`ATTENTION_CHOICES`)."""
+    key = str(answer).strip().lower()
+    if key not in ATTENTION_CHOICES:
+        return hint(f"answer with one of the letters {', '.join(ATTENTION_CHOICES)}")
+    if key == "b":
+        return correct("invariants in, invariants out: a rotation leaves 0e numbers and the "
+                       "norms of l > 0 channels unchanged, so the logits, the softmax and the "
+                       "update of the scalars are unchanged too (InvariantAttention).")
+    reasons = {
+        "a": "a bias or a LayerNorm mean added to an l = 1 component does not rotate with "
+             "it: the faithful variant's measured violation above",
+        "c": "a vector added to a scalar channel changes when the crystal rotates; the "
+             "scalar would not be a scalar any more",
+        "d": "the x component of a vector depends on how the crystal is oriented",
+    }
+    return hint(reasons[key])
+
+
+# ------------------------------------- exercise 6: nodes a batched k-MVN computes
+
+@check
+def check_computed_nodes(answer: Any, n_atoms: int, n_shifts: int, n_edges: int) -> bool:
+    """Exercise 6: ``(virtual nodes of the authors' graph, rows this package computes)``
+    for a cell of ``n_atoms`` atoms, ``n_shifts`` translations and ``n_edges`` real edges
+    (self edges included).
+
+    The package computes the atoms, one row per real edge (its connected virtual node) and
+    one row per atom for all of its unconnected virtual nodes: ``N + E + N``.
+    """
+    if isinstance(answer, (str, bytes)) or not hasattr(answer, "__len__") or len(answer) != 2:
+        return hint("give two whole numbers: (virtual nodes, computed rows)")
+    try:
+        virtual, rows = (float(x) for x in answer)
+    except (TypeError, ValueError):
+        return hint("give two whole numbers: (virtual nodes, computed rows)")
+    if not (virtual.is_integer() and rows.is_integer()):
+        return hint("node counts are whole numbers")
+    n, e = n_atoms, n_edges
+    want_v, want_r = n * n * n_shifts, n + e + n
+    if int(virtual) != want_v:
+        if int(virtual) == n * n_shifts:
+            return hint("one virtual node per (destination j, source i, translation s): "
+                        "N * N * n_s")
+        return hint("virtual nodes: N^2 n_s")
+    if int(rows) != want_r:
+        if int(rows) == n + want_v:
+            return hint("that is the authors' graph (atoms + every virtual node); the "
+                        "unconnected virtual nodes of one atom all compute the same thing")
+        return hint("rows: the N atoms, one per real edge (E), and one per atom for its "
+                    "unconnected virtual nodes (N)")
+    return correct(f"{want_v} virtual nodes, but only {want_r} distinct rows: "
+                   f"{(n + want_v) / want_r:.1f}x fewer nodes to compute, with the same "
+                   "numbers (the reproduction tests check it).")

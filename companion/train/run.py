@@ -138,7 +138,7 @@ def train_model(model_name: str, data: str = "mp_eform", target: str | None = No
     history = fit(model, sets["train"], sets["val"], config, meta={"model_name": model_name},
                   task=task)
     t_fit = time.perf_counter() - t0
-    scores = {k: task.evaluate(model, s, amp=config.amp) for k, s in sets.items()}
+    scores = {k: task.evaluate(model, s, amp=config.amp) for k, s in sets.items() if len(s)}
     test_key = upstream[0] if upstream is not None else "test"
     table = task.prediction_table(model, sets[test_key], amp=config.amp)
     metrics = _metrics_record(model_name, model, data, target, split, fast, scores, history,

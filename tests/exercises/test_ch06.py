@@ -7,7 +7,7 @@ import pytest
 import torch
 from pymatgen.core import Lattice, Structure
 
-from companion.exercises import ch06
+from companion.exercises import CORRECT, ch06
 from companion.graphs.virtual_nodes import kmvn_graph
 from companion.nn.phonons import irreps_to_block_basis
 from tests.conftest import assert_correct, assert_hint, verdict
@@ -61,3 +61,18 @@ def test_acoustic_reason(capsys):
     for wrong in "acd":
         assert_hint(verdict(capsys, ch06.check_acoustic_reason, wrong))
     assert_hint(verdict(capsys, ch06.check_acoustic_reason, "z"), "letters")
+
+
+def test_attention_inputs(capsys):
+    assert CORRECT in verdict(capsys, ch06.check_attention_inputs, "b")
+    for wrong, words in (("a", "bias"), ("c", "scalar"), ("d", "oriented")):
+        out = verdict(capsys, ch06.check_attention_inputs, wrong)
+        assert CORRECT not in out and words in out
+
+
+def test_computed_nodes(capsys):
+    assert CORRECT in verdict(capsys, ch06.check_computed_nodes, (432, 48), 4, 27, 40)
+    assert "N * N * n_s" in verdict(capsys, ch06.check_computed_nodes, (108, 48), 4, 27, 40)
+    assert "authors' graph" in verdict(capsys, ch06.check_computed_nodes, (432, 436), 4, 27,
+                                       40)
+    assert CORRECT not in verdict(capsys, ch06.check_computed_nodes, (432, 44), 4, 27, 40)

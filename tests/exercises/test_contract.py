@@ -85,6 +85,8 @@ CASES: list[tuple[Callable[..., None], Callable[[], tuple]]] = [
     (ch06.check_block, lambda: (list(range(9)),)),
     (ch06.check_dynamical_matrix, lambda: _blocks()),
     (ch06.check_acoustic_reason, _none),
+    (ch06.check_attention_inputs, _none),
+    (ch06.check_computed_nodes, lambda: (4, 27, 40)),
 ]
 IDS = [f"{c.__module__.rsplit('.', 1)[-1]}.{c.__name__}" for c, _ in CASES]
 
