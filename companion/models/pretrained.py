@@ -5,8 +5,8 @@ Each :class:`Pretrained` entry holds a callable that returns the model (weights,
 scale and shift included), what it predicts and in which unit, what it was trained on and
 whom to cite. Adding a model is one entry in :data:`CATALOGUE`, for example::
 
-    Pretrained("kmvn/phonon-dos", kmvn.load_pretrained, "phonon DOS", "states/THz",
-               data="...", citation="..."),
+    Pretrained("cgcnn/band-gap", partial(cgcnn.load_pretrained, "band-gap"), "band gap",
+               "eV", data="...", citation="..."),
 
 and a checkpoint that this repository ships (a run folder of ``python -m companion train``)
 is one :func:`checkpoint_entry` line. No entry loads anything until it is used.
