@@ -21,9 +21,10 @@ import json
 import os
 import sys
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,8 @@ from torch.utils.data import DataLoader, Dataset
 from companion.errors import CompanionError, StructureError
 from companion.io import expand_inputs, formula_of, read_frames
 
-__all__ = ["Row", "format_table", "predict_files", "read_graphs", "write_rows"]
+__all__ = ["Row", "crystal_graph_arrays", "crystal_graph_from_arrays", "format_table",
+           "predict_files", "read_graphs", "write_rows"]
 
 
 @dataclass
@@ -79,26 +81,52 @@ def _formula(structure: Any) -> tuple[str, int]:
         return "", len(structure)
 
 
-def _graph_arrays(structure: Any, graph_kwargs: Mapping[str, Any],
+def crystal_graph_arrays(structure: Any, **graph_kwargs: Any) -> dict[str, np.ndarray]:
+    """:func:`companion.graphs.to_graph` of a structure as numpy arrays (the default of
+    :class:`companion.train.Predictor`; the CGCNN, ALIGNN and GATv2 graphs)."""
+    from companion.graphs import to_graph
+
+    graph = to_graph(structure, **graph_kwargs)
+    return {key: value.numpy() for key, value in graph.items()}
+
+
+def crystal_graph_from_arrays(arrays: Mapping[str, np.ndarray]) -> Any:
+    """The :class:`companion.graphs.build.CrystalGraph` of :func:`crystal_graph_arrays`."""
+    from companion.graphs.build import CrystalGraph
+
+    return CrystalGraph(**{k: torch.from_numpy(v) for k, v in arrays.items()})
+
+
+GraphBuilder = Callable[[Any], dict[str, np.ndarray]]
+"""``structure -> dict of numpy arrays`` (a predictor's ``graph_arrays``)."""
+
+
+def _as_builder(graph: GraphBuilder | Mapping[str, Any]) -> GraphBuilder:
+    """A builder, or the options of :func:`crystal_graph_arrays` made one."""
+    return partial(crystal_graph_arrays, **graph) if isinstance(graph, Mapping) else graph
+
+
+def _graph_arrays(structure: Any, build: GraphBuilder,
                   periodic: bool | None) -> dict[str, np.ndarray]:
     """The graph of a structure as numpy arrays (sent between processes as plain pickles,
     not one shared-memory file per tensor)."""
-    from companion.graphs import to_graph
-
     pbc = getattr(getattr(structure, "lattice", None), "pbc", None)
     if pbc is None:
         pbc = getattr(structure, "pbc", (False,))
     if periodic and not all(pbc):
         raise StructureError("no periodic cell (a molecule or a slab); this model predicts "
                              "bulk crystals: give a structure with a lattice, periodic in 3D.")
-    graph = to_graph(structure, **graph_kwargs)
-    return {key: value.numpy() for key, value in graph.items()}
+    return build(structure)
 
 
-def read_graphs(path: str | Path, graph_kwargs: Mapping[str, Any],
+def read_graphs(path: str | Path, graph: GraphBuilder | Mapping[str, Any],
                 periodic: bool | None = None) -> list[tuple[int, str, int, Any, str]]:
     """Every structure of one file as ``(frame, formula, n_atoms, graph arrays or None,
-    error message)``; never raises for a bad file or structure (the message says why)."""
+    error message)``; never raises for a bad file or structure (the message says why).
+
+    ``graph``: a predictor's ``graph_arrays`` (``structure -> dict of numpy arrays``), or
+    the options of :func:`companion.graphs.to_graph`."""
+    build = _as_builder(graph)
     try:
         frames = read_frames(path)
     except Exception as exc:  # any reader failure becomes a row
@@ -107,8 +135,8 @@ def read_graphs(path: str | Path, graph_kwargs: Mapping[str, Any],
     for frame, structure in enumerate(frames):
         formula, n_atoms = _formula(structure)
         try:
-            out.append((frame, formula, n_atoms,
-                        _graph_arrays(structure, graph_kwargs, periodic), ""))
+            out.append((frame, formula, n_atoms, _graph_arrays(structure, build, periodic),
+                        ""))
         except Exception as exc:  # one bad frame does not stop the file
             out.append((frame, formula, n_atoms, None, _message(exc)))
     return out
@@ -117,15 +145,15 @@ def read_graphs(path: str | Path, graph_kwargs: Mapping[str, Any],
 class _Files(Dataset):
     """Item ``i``: :func:`read_graphs` of file ``i`` (run in DataLoader workers)."""
 
-    def __init__(self, files: Sequence[Path], graph_kwargs: Mapping[str, Any],
+    def __init__(self, files: Sequence[Path], build: GraphBuilder,
                  periodic: bool | None) -> None:
-        self.files, self.graph_kwargs, self.periodic = list(files), dict(graph_kwargs), periodic
+        self.files, self.build, self.periodic = list(files), build, periodic
 
     def __len__(self) -> int:
         return len(self.files)
 
     def __getitem__(self, i: int) -> list[tuple[int, str, int, Any, str]]:
-        return read_graphs(self.files[i], self.graph_kwargs, self.periodic)
+        return read_graphs(self.files[i], self.build, self.periodic)
 
 
 def _identity(item: Any) -> Any:
@@ -141,11 +169,11 @@ def default_workers(n_files: int) -> int:
     return min(8, cores or 1)
 
 
-def _file_items(files: Sequence[Path], graph_kwargs: Mapping[str, Any],
+def _file_items(files: Sequence[Path], build: GraphBuilder,
                 periodic: bool | None, workers: int
                 ) -> Iterator[tuple[Path, list[tuple[int, str, int, Any, str]]]]:
     """``(file, read_graphs(file))`` in file order, read by ``workers`` processes."""
-    loader = DataLoader(_Files(files, graph_kwargs, periodic), batch_size=None,
+    loader = DataLoader(_Files(files, build, periodic), batch_size=None,
                         num_workers=workers, collate_fn=_identity,
                         prefetch_factor=8 if workers else None)
     yield from zip(files, loader, strict=True)
@@ -154,10 +182,7 @@ def _file_items(files: Sequence[Path], graph_kwargs: Mapping[str, Any],
 def _predict_pending(predictor: Any, pending: list[tuple[Row, Any]], batch_size: int) -> None:
     """Fill the predictions of ``pending`` rows (graph arrays beside each); a batch that
     fails is retried one structure at a time, so one bad structure fails alone."""
-    from companion.graphs.build import CrystalGraph
-
-    graphs = [CrystalGraph(**{k: torch.from_numpy(v) for k, v in arrays.items()})
-              for _, arrays in pending]
+    graphs = [predictor.from_arrays(arrays) for _, arrays in pending]
     try:
         values = predictor.predict_graphs(graphs, batch_size)
     except StructureError:
@@ -199,7 +224,7 @@ def predict_files(predictor: Any, inputs: Iterable[str | Path], batch_size: int 
     unit, name = predictor.unit, predictor.model_name
     rows = [Row(text, 0, "", 0, float("nan"), unit, name,
                 "no such file, folder or glob match") for text in unmatched]
-    items = _file_items(files, predictor.graph_kwargs, predictor.periodic, workers)
+    items = _file_items(files, predictor.graph_arrays, predictor.periodic, workers)
     if progress:
         from tqdm.auto import tqdm
 

@@ -76,3 +76,36 @@ def test_predict_needs_a_model_and_structures(capsys):
     assert "--model" in capsys.readouterr().err
     assert main(["predict", "--model", EFORM]) == 2
     assert "no structures given" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_predict_the_authors_kmvn_by_name(tmp_path, capsys):
+    """mp-149 (Si) gives what the model called by hand gives; a molecule and a crystal
+    with an isolated atom get rows with their reasons (exit status 1, no traceback)."""
+    from ase import Atoms
+    from ase.build import molecule
+    from ase.io import write
+
+    from tests.models.test_pretrained import KMVN, kmvn_example, kmvn_gamma_max_directly
+
+    si = kmvn_example()
+    write(tmp_path / "water.xyz", molecule("H2O"))
+    write(tmp_path / "lonely.cif", Atoms("Si2O", positions=[[0, 0, 0], [2.3, 0, 0],
+                                                           [5, 5, 5]], cell=[10, 10, 10],
+                                         pbc=True))
+    out = tmp_path / "p.csv"
+    assert main(["predict", "--model", KMVN, str(tmp_path / "water.xyz"),
+                 str(tmp_path / "lonely.cif"), "--cif", str(si), "--out", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert "highest phonon frequency at Gamma (THz)" in captured.out
+    assert f"1 of 3 structures predicted with {KMVN}" in captured.out
+    err = captured.err
+    assert "Traceback" not in err and "no periodic cell" in err
+    rows = {r["source"].split("/")[-1]: r for r in csv.DictReader(open(out))}
+    assert rows["mp-149.cif"]["formula"] == "Si" and rows["mp-149.cif"]["unit"] == "THz"
+    assert float(rows["mp-149.cif"]["prediction"]) == pytest.approx(
+        kmvn_gamma_max_directly(si), abs=1e-9)
+    assert rows["water.xyz"]["prediction"] == "" and "no periodic cell" in rows["water.xyz"][
+        "error"]
+    assert rows["lonely.cif"]["prediction"] == ""
+    assert "without any neighbor within 4 Å: O (atom 2" in rows["lonely.cif"]["error"]

@@ -108,3 +108,21 @@ def test_a_structure_the_model_refuses_fails_alone(tmp_path):
     assert [r.formula for r in rows] == ["H2O", "H2O2", "NaCl"]
     assert all(np.isfinite(r.prediction) for r in rows[:2]) and not rows[0].error
     assert np.isnan(rows[2].prediction) and "Na" in rows[2].error
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_kmvn_graphs_are_built_in_worker_processes(tmp_path):
+    """The k-MVN entry's graphs come from the reader processes (its own builder, not
+    to_graph) and give the numbers of the graphs built here, batched or alone."""
+    from tests.models.test_pretrained import KMVN, kmvn_example
+
+    kmvn = load_predictor(KMVN)
+    files = [kmvn_example(m) for m in ("mp-149", "mp-30", "mp-2534")]  # Si, Cu, GaAs
+    inline = predict_files(kmvn, files, batch_size=2, workers=0)
+    worker = predict_files(kmvn, files, batch_size=2, workers=1)
+    assert [r.formula for r in worker] == ["Si", "Cu", "GaAs"] and not any(r.error
+                                                                           for r in worker)
+    np.testing.assert_array_equal([r.prediction for r in inline],
+                                  [r.prediction for r in worker])
+    alone = [kmvn.predict_structures([f])[0] for f in files]
+    np.testing.assert_allclose([r.prediction for r in worker], alone, rtol=0, atol=1e-9)

@@ -11,6 +11,7 @@ graph.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -72,27 +73,36 @@ class Predictor:
         output: ``(model, batch) -> [n_graphs]`` for a model whose prediction is not
             ``scale_shift(forward)`` (a classifier's probability); None otherwise.
         periodic: True: crystals only (a structure without a cell is refused); None: any.
+        graph_arrays: ``structure -> dict of numpy arrays``, the model's graph (picklable:
+            run in reader processes by :func:`companion.screening.predict_files`); default
+            :func:`companion.screening.crystal_graph_arrays` with ``graph_kwargs``.
+        from_arrays: ``arrays -> graph`` (a PyG ``Data``); default
+            :func:`companion.screening.crystal_graph_from_arrays`.
     """
 
     def __init__(self, model: nn.Module, graph_kwargs: Mapping[str, Any], target: str = "",
                  unit: str = "", model_name: str = "", checkpoint: dict | None = None,
                  output: Callable[[nn.Module, Any], torch.Tensor] | None = None,
-                 periodic: bool | None = None) -> None:
+                 periodic: bool | None = None,
+                 graph_arrays: Callable[[Any], dict[str, np.ndarray]] | None = None,
+                 from_arrays: Callable[[dict[str, np.ndarray]], Any] | None = None) -> None:
+        from companion.screening import crystal_graph_arrays, crystal_graph_from_arrays
+
         self.model = model.eval()
         self.graph_kwargs = {k: v for k, v in dict(graph_kwargs).items() if v is not None}
         self.target, self.unit, self.model_name = target, unit, model_name
         self.checkpoint = checkpoint or {}
         self.output, self.periodic = output, periodic
+        self.graph_arrays = graph_arrays or partial(crystal_graph_arrays, **self.graph_kwargs)
+        self.from_arrays = from_arrays or crystal_graph_from_arrays
 
     def graph(self, structure: Any):
         """The graph of a structure (pymatgen, ASE, arrays, or a file path)."""
-        from companion.graphs import to_graph
-
         if isinstance(structure, str | Path):
             from companion.io import read_structure
 
             structure = read_structure(structure)
-        return to_graph(structure, **self.graph_kwargs)
+        return self.from_arrays(self.graph_arrays(structure))
 
     def predict_graphs(self, graphs: Sequence[Any], batch_size: int = 64) -> np.ndarray:
         """Predictions ([n], float64, target units) for prebuilt graphs, in batches."""
@@ -188,9 +198,12 @@ def load_predictor(model: str | Path, device: str = "cpu") -> Predictor:
         return predictor
     if entry is not None:
         net = entry.load().to(resolve_device(device)).eval()
-        options = {"line_graph": False, **dict(net.config.graph_options)}
+        options = dict(net.config.graph_options)
+        if entry.graph is None:  # to_graph's options
+            options = {"line_graph": False, **options}
         return Predictor(net, options, entry.target, entry.unit, entry.name,
-                         output=entry.output, periodic=entry.periodic)
+                         output=entry.output, periodic=entry.periodic,
+                         graph_arrays=entry.graph, from_arrays=entry.from_arrays)
     if Path(model).exists():
         return load_for_inference(model, device=device)
     known = ", ".join(CATALOGUE)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import torch
@@ -57,3 +59,78 @@ def test_a_checkpoint_entry_is_one_line(tmp_path, monkeypatch):
     monkeypatch.setitem(CATALOGUE, entry.name, entry)
     with pytest.raises(CheckpointError, match="no usable checkpoint"):
         load_predictor("mine/eform")
+
+
+# --------------------------------------------------------------- the authors' k-MVN
+
+KMVN = "kmvn/max-gamma-frequency"
+
+
+def kmvn_example(mp_id: str = "mp-149"):
+    """A cif of the authors' ``cif_folder`` (mp-149: 8-atom conventional Si), its path."""
+    from companion.data.resolve import resolve
+    from companion.data.sets.phonon_prediction import ENTRY
+
+    return resolve(ENTRY, f"cif_folder/{mp_id}.cif")
+
+
+@functools.cache
+def kmvn_gamma_max_directly(path) -> float:
+    """The highest frequency at Gamma (THz) from the authors' model called by hand."""
+    from torch_geometric.data import Batch
+
+    from companion.graphs.virtual_nodes import kmvn_graph
+    from companion.io import read_structure
+    from companion.models.kmvn import pretrained_kmvn
+    from companion.nn.phonons import to_thz
+
+    graph = kmvn_graph(read_structure(path), qpoints=np.zeros((1, 3)))
+    with torch.no_grad():
+        [bands] = pretrained_kmvn().bands(Batch.from_data_list([graph]))  # [1, 3N]
+    return float(to_thz(bands[0]).max())
+
+
+def test_the_kmvn_entry_says_what_it_predicts_and_whom_to_cite():
+    entry = CATALOGUE[KMVN]
+    assert entry.unit == "THz" and "Gamma" in entry.target and entry.periodic
+    assert "Okabe" in entry.citation and "RyotaroOKabe/phonon_prediction" in entry.citation
+    assert "1,365" in entry.data and "Petretto" in entry.data
+    assert callable(entry.graph) and callable(entry.from_arrays)
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_kmvn_by_name_gives_the_direct_call_at_gamma():
+    path = kmvn_example()
+    predictor = load_predictor(KMVN)
+    assert predictor.model_name == KMVN and predictor.graph_kwargs == {"cutoff": 4.0}
+    [nu_max] = predictor.predict_structures([path])
+    assert nu_max == pytest.approx(kmvn_gamma_max_directly(path), abs=1e-9)
+    assert 13.0 < nu_max < 17.0  # Si: the optical mode at Gamma is about 15.5 THz (DFPT)
+
+
+def test_kmvn_refuses_an_atom_without_neighbors():
+    from ase import Atoms
+
+    from companion.errors import StructureError
+    from companion.models.pretrained import kmvn_gamma_arrays
+
+    # a Si dimer (2.3 Å) and an O atom 7.6 Å from everything in a 10 Å box
+    atoms = Atoms("Si2O", positions=[[0, 0, 0], [2.3, 0, 0], [5, 5, 5]], cell=np.eye(3) * 10,
+                  pbc=True)
+    with pytest.raises(StructureError, match=r"without any neighbor within 4 Å: O \(atom 2, "
+                       r"nearest neighbor at 7\.57 Å\)"):
+        kmvn_gamma_arrays(atoms)
+    assert kmvn_gamma_arrays(atoms[:2])["z"].tolist() == [14, 14]  # the dimer alone is fine
+
+
+def test_kmvn_is_listed_without_its_weights_and_says_what_is_missing(tmp_path, monkeypatch,
+                                                                     capsys):
+    from companion.__main__ import main
+    from companion.errors import DataError
+
+    monkeypatch.setenv("COMPANION_DATA_DIRS", str(tmp_path))
+    monkeypatch.setenv("COMPANION_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("COMPANION_OFFLINE", "1")
+    assert main(["models"]) == 0 and KMVN in capsys.readouterr().out
+    with pytest.raises(DataError, match="COMPANION_DATA_DIRS"):
+        load_predictor(KMVN)
