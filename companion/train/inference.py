@@ -168,9 +168,10 @@ def load_for_inference(path: str | Path, device: str = "cpu", best: bool = True
     _attach_scale_shift(model, state)
     model.load_state_dict(state)
     data = ckpt.get("data") or {}
+    how = {"target": data.get("target") or "", "unit": data.get("unit") or "",
+           **task_of(model).screening(model)}
     return Predictor(model.to(resolve_device(device)), data.get("graph") or {},
-                     data.get("target") or "", data.get("unit") or "", ckpt["model_name"],
-                     ckpt)
+                     model_name=ckpt["model_name"], checkpoint=ckpt, **how)
 
 
 def load_predictor(model: str | Path, device: str = "cpu") -> Predictor:

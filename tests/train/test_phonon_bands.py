@@ -64,3 +64,46 @@ def test_fit_trains_with_band_loss(graphs):
     assert after["band_loss"] == pytest.approx(bl, rel=1e-5)
     rows = task.prediction_table(model, graphs)[1]
     assert [r[0] for r in rows] == [g.material_id for g in graphs]
+
+
+def test_task_read_off_the_data_and_the_model(graphs):
+    """No --task needed: phonon records (or band graphs) and k-MVN/VGNNA say which task."""
+    from companion.models.vgnna import VGNNA
+    from companion.train.tasks import task_of
+
+    assert isinstance(task_for(load("mp_phonons", material_ids=["mp-149"])), PhononBandTask)
+    assert isinstance(task_for(graphs), PhononBandTask)
+    assert isinstance(task_of(VGNNA()), PhononBandTask)
+    assert not isinstance(task_for(load("mp_eform")), PhononBandTask)
+
+
+def test_vgnna_fine_tunes_from_the_authors_kmvn(graphs, tmp_path):
+    """--init: VGNNA starts from the authors' k-MVN (same bands before training), trains,
+    and its run predicts the highest Gamma frequency (THz) like the catalogue's k-MVN."""
+    from companion.models.vgnna import VGNNA, VGNNAConfig
+    from companion.train.checkpoint import CheckpointError, export_weights
+    from companion.train.inference import load_for_inference, load_predictor
+    from companion.train.run import initial_weights
+
+    authors = load_predictor("kmvn/max-gamma-frequency").model
+    model = VGNNA(VGNNAConfig(dtype="float32"))
+    initial_weights(model, "kmvn/max-gamma-frequency")
+    batch = Batch.from_data_list(graphs)
+    with torch.no_grad():
+        np.testing.assert_allclose(model(batch)[0].double().numpy(),
+                                   authors(batch)[0].numpy(), rtol=0, atol=1e-5)
+    cfg = TrainConfig(epochs=1, batch_size=2, lr=1e-3, progress=False, device="cpu",
+                      checkpoint_dir=str(tmp_path / "run"))
+    fit(model, graphs, graphs, cfg)
+    assert float(model.attention.out.weight.detach().abs().max()) > 0  # attention learnt
+    shipped = export_weights(tmp_path / "run", tmp_path / "vgnna.pt", note="test")
+    assert shipped.stat().st_size < (tmp_path / "run" / "checkpoint.pt").stat().st_size
+    predictor = load_for_inference(shipped)
+    assert predictor.unit == "THz" and isinstance(predictor.model, VGNNA)
+    si = load("mp_phonons", material_ids=["mp-149"])[0].structure
+    value = float(predictor.predict_structures([si])[0])
+    with torch.no_grad():
+        direct = predictor.model(predictor.graph(si))[0][0].max()
+    assert value == pytest.approx(float(to_thz(direct)), rel=1e-6) and 10 < value < 20
+    with pytest.raises(CheckpointError, match="do not fit"):
+        initial_weights(build_model("kmvn", {"mul": 2}), "kmvn/max-gamma-frequency")

@@ -138,6 +138,13 @@ class Task(ABC):
         default)."""
         return None
 
+    def screening(self, model: nn.Module) -> dict[str, Any]:
+        """How a trained model of this task predicts one number per structure from files
+        (``python -m companion predict``): keyword arguments of
+        :class:`companion.train.inference.Predictor` (``target``, ``unit``, ``output``,
+        ``graph_arrays``, ``from_arrays``) that differ from the defaults; none by default."""
+        return {}
+
     def summary(self, source: Any, target: str) -> dict[str, Any]:
         """Task-specific entries of metrics.json."""
         return {"task": self.name, "unit": getattr(source, "units", {}).get(target, "")}
