@@ -6,14 +6,15 @@ train/val split), with the same budget (epochs, batch size, learning rate, float
 authors' output mode), three seeds each. The 69 Materials Project DFPT materials
 (``mp_phonons``), never seen in training, are the test set (the ``dfpt`` split of
 ``chgnet_phonons``). Fine-tuning starts from the authors' pretrained k-MVN
-(``--init kmvn/authors``).
+(``--init kmvn/max-gamma-frequency``, the authors' weights).
 
 Runs are resumable: a run whose ``metrics.json`` exists is not run again. At the end the
 script writes ``data/phonon_comparison.json`` (per run and per model: mean and standard
 deviation over seeds of the DFPT BandLoss and band MAE in THz, validation BandLoss, time) and
-ships the best k-MVN and the best equivariant VGNNA trained from scratch (chosen by
+ships the best k-MVN, equivariant VGNNA and faithful VGNNA trained from scratch (chosen by
 validation BandLoss on the teacher set, never by the DFPT numbers) as
-``data/checkpoints/{kmvn,vgnna}_chgnet.pt``.
+``data/checkpoints/{kmvn,vgnna,vgnna_faithful}_chgnet.pt``, their sha256 in
+``companion/data/registry.txt``.
 
 Usage::
 
@@ -39,13 +40,16 @@ MODELS: dict[str, tuple[str, dict[str, Any], str | None]] = {
     "kmvn": ("kmvn", {}, None),
     "vgnna-faithful": ("vgnna", {"attention": "faithful"}, None),
     "vgnna-equivariant": ("vgnna", {"attention": "equivariant"}, None),
-    "kmvn-finetuned": ("kmvn", {}, "kmvn/authors"),
+    "kmvn-finetuned": ("kmvn", {}, "kmvn/max-gamma-frequency"),
 }
 """Run name -> (registry model, model config on top of COMMON_MODEL, --init source)."""
 
 COMMON_MODEL = {"dtype": "float32", "mode": "faithful"}
 SEEDS = (0, 1, 2)
-SHIP = {"kmvn": "kmvn_chgnet.pt", "vgnna-equivariant": "vgnna_chgnet.pt"}
+SHIP = {"kmvn": "kmvn_chgnet.pt", "vgnna-equivariant": "vgnna_chgnet.pt",
+        "vgnna-faithful": "vgnna_faithful_chgnet.pt"}
+"""Run name -> file in data/checkpoints/ (the faithful VGNNA ships for notebook 06, which
+measures its equivariance violation on a trained model)."""
 
 
 def command(name: str, seed: int, args: argparse.Namespace) -> list[str]:
@@ -117,6 +121,7 @@ def summarize(args: argparse.Namespace) -> dict[str, Any]:
 
 def ship(summary: dict[str, Any]) -> None:
     """Export the best run (lowest validation BandLoss) of each model in :data:`SHIP`."""
+    from companion.data.resolve import sha256_file, update_checksums
     from companion.train.checkpoint import export_weights
 
     for name, file in SHIP.items():
@@ -127,6 +132,8 @@ def ship(summary: dict[str, Any]) -> None:
         note = (f"{name}, seed {best['seed']} (best of {len(rows)} by validation BandLoss); "
                 f"trained on CHGNet phonons, not DFT; command: {best['command']}")
         path = export_weights(REPO / best["run"], REPO / "data" / "checkpoints" / file, note)
+        update_checksums({f"checkpoints/{file}": sha256_file(path)},
+                         "checkpoints shipped in data/checkpoints/ (scripts/phonon_comparison.py)")
         summary["models"][name]["shipped"] = {"file": str(path.relative_to(REPO)),
                                               "seed": best["seed"]}
         print(f"shipped {path.relative_to(REPO)} (seed {best['seed']})")
@@ -137,7 +144,8 @@ def print_table(summary: dict[str, Any]) -> None:
           f"{'val BandLoss':>20s} {'time s':>7s}")
     for name, m in summary["models"].items():
         bl, mae, val = m["dfpt_band_loss"], m["dfpt_mae_thz"], m["val_band_loss"]
-        print(f"{name:20s} {m['n_params']:8d} {bl['mean']:.5f} ± {bl['std']:.5f} (n={len(m['seeds'])})"
+        n = len(m["seeds"])
+        print(f"{name:20s} {m['n_params']:8d} {bl['mean']:.5f} ± {bl['std']:.5f} (n={n})"
               f" {mae['mean']:7.3f} ± {mae['std']:.3f} {val['mean']:.5f} ± {val['std']:.5f} "
               f"{m['train_time_s']['mean']:7.0f}")
 

@@ -39,7 +39,7 @@ from torch import nn
 
 from companion.models import cgcnn
 
-__all__ = ["CATALOGUE", "Pretrained", "checkpoint_entry", "kmvn_gamma_arrays",
+__all__ = ["CATALOGUE", "Pretrained", "checkpoint_entry", "kmvn_gamma_arrays", "shipped_checkpoint",
            "kmvn_graph_from_arrays", "max_gamma_frequency", "names"]
 
 Output = Callable[[nn.Module, Any], torch.Tensor]
@@ -126,6 +126,28 @@ def checkpoint_entry(name: str, path: str | Path, target: str, unit: str, data: 
         path = Path(__file__).resolve().parents[2] / path
     return Pretrained(name, None, target, unit, data, citation, periodic=periodic,
                       source=str(path), checkpoint=path)
+
+
+def shipped_checkpoint(file: str) -> Path:
+    """A checkpoint shipped in ``data/checkpoints/`` (e.g. ``"kmvn_chgnet.pt"``), its sha256
+    checked against ``companion/data/registry.txt``.
+
+    Raises:
+        DataError: the file is missing or its checksum differs (the message says what to
+            do).
+    """
+    from companion.data.resolve import checksum, repo_data_dir, sha256_file
+    from companion.errors import DataError
+
+    path = repo_data_dir() / "checkpoints" / file
+    if not path.is_file():
+        raise DataError(f"{path} is missing: it ships with the repository (git checkout "
+                        "data/checkpoints) or is made by scripts/phonon_comparison.py")
+    if sha256_file(path) != checksum(f"checkpoints/{file}"):
+        raise DataError(f"{path}: sha256 differs from companion/data/registry.txt (a "
+                        "changed or truncated file); restore it with git checkout, or "
+                        "rerun scripts/phonon_comparison.py to make and register a new one")
+    return path
 
 
 # ---------------------------------------------------------------- the authors' k-MVN
