@@ -39,10 +39,11 @@ from companion.train import TrainConfig, fit, seed_everything, task_for
 DATA: dict[str, str] = {
     "gatv2": "ethanol_sample",  # a potential: energies and forces (50 frames, shipped)
     "kmvn": "mp_phonons",  # phonon bands (69 DFPT materials; external: COMPANION_DATA_DIRS)
+    "vgnna": "mp_phonons",  # the same, with invariant attention
 }
 """Model name -> data set name of :func:`companion.data.load` (default ``mp_eform``)."""
 
-TASK: dict[str, str] = {"kmvn": "phonon_bands"}
+TASK: dict[str, str] = {"kmvn": "phonon_bands", "vgnna": "phonon_bands"}
 """Model name -> ``TrainConfig.task`` where the data alone does not say (default ``auto``)."""
 
 TOLERANCE = {"float32": 1e-3, "bf16": 5e-2}

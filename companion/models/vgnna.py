@@ -57,7 +57,8 @@ class VGNNAConfig(KMVNConfig):
             ``"faithful"`` (the VGNNA code's flat attention, not equivariant).
         heads: attention heads (faithful: 4 of ``36 / 4 = 9``).
         head_dim: width of one head (equivariant variant only).
-        dropout: dropout on the attention weights (and, faithful, in the feed-forward).
+        dropout: dropout on the attention weights (and, faithful, in the feed-forward);
+            None: the seed's 0.1 for ``"faithful"``, 0 for ``"equivariant"``.
         radial_bias: equivariant variant: a bias of the logits from the edge length.
         gates: equivariant variant: sigmoid gates on the ``l > 0`` channels.
     """
@@ -65,7 +66,7 @@ class VGNNAConfig(KMVNConfig):
     attention: Literal["equivariant", "faithful"] = "equivariant"
     heads: int = 4
     head_dim: int = 8
-    dropout: float = 0.1
+    dropout: float | None = None
     radial_bias: bool = True
     gates: bool = True
 
@@ -74,6 +75,8 @@ class VGNNAConfig(KMVNConfig):
         if self.attention not in ("equivariant", "faithful"):
             raise ValueError(f"VGNNAConfig.attention={self.attention!r}; use 'equivariant' "
                              "or 'faithful'")
+        if self.dropout is None:
+            self.dropout = 0.1 if self.attention == "faithful" else 0.0
         if self.n_layers < 2:
             raise ValueError("VGNNA inserts attention after a gated layer that is not the "
                              f"last: needs n_layers >= 2, got {self.n_layers}")
