@@ -124,6 +124,12 @@ def teacher_phonons(
         model = load_model()
     calc = CHGNetCalculator(model=model, use_device=cfg["device"], on_isolated_atoms="ignore")
 
+    try:  # fail before the relaxation when phonopy has no mass for an element (e.g. Pu)
+        PhonopyAtoms(numbers=np.asarray(numbers).tolist(), cell=np.asarray(cell, float),
+                     scaled_positions=np.asarray(positions, float) @ np.linalg.inv(cell))
+    except RuntimeError as exc:
+        raise DataError(f"phonopy: {exc}") from exc
+
     # 1. relaxation (symmetry kept, so reduced q-points of the input cell stay meaningful)
     atoms = Atoms(numbers=np.asarray(numbers), positions=np.asarray(positions, float),
                   cell=np.asarray(cell, float), pbc=True)

@@ -68,7 +68,8 @@ def test_shapes_sorted_and_acoustic_modes(full):
         assert r.info["source"] == NOT_DFT
         gamma = np.all(np.abs(q) < 1e-8, axis=1)
         assert gamma.any()  # every seekpath path passes through Gamma
-        assert np.all(np.abs(w[gamma][:, :3]) < GAMMA_TOL)  # three acoustic modes vanish
+        # three acoustic modes vanish (unstable optical modes may lie below them)
+        assert np.all(np.sort(np.abs(w[gamma]), axis=1)[:, :3] < GAMMA_TOL)
 
 
 def test_no_overlap_with_the_dfpt_evaluation_set(full):
@@ -96,20 +97,23 @@ def test_dfpt69_matches_the_mp_phonons_cells():
 def test_pipeline_on_one_tiny_crystal():
     from companion.data.teacher import supercell_diagonal, teacher_phonons
 
-    cell = np.array([[0.0, 2.82, 2.82], [2.82, 0.0, 2.82], [2.82, 2.82, 0.0]])  # NaCl fcc, Å
-    pos = np.array([[0.0, 0.0, 0.0], [2.82, 2.82, 2.82]])  # Na at 0, Cl at (1/2,1/2,1/2)
+    cell = np.array([[0.0, 2.715, 2.715], [2.715, 0.0, 2.715], [2.715, 2.715, 0.0]])  # Si, Å
+    pos = np.array([[0.0, 0.0, 0.0], [1.3575, 1.3575, 1.3575]])  # diamond, Å
     n = supercell_diagonal(cell, 10.0)
     d = 1 / np.linalg.norm(np.linalg.inv(cell).T, axis=1)  # interplanar spacings, Å
-    assert np.all(n * d >= 10.0) and np.all((n - 1) * d < 10.0)
-    res = teacher_phonons(np.array([11, 17]), pos, cell,
-                          qpoints=np.array([[0, 0, 0], [0.5, 0.5, 0.5]]),
+    assert n.tolist() == [4, 4, 4] and np.all(n * d >= 10.0) and np.all((n - 1) * d < 10.0)
+    # a 2x2x2 supercell (spacing >= 6 Å) keeps the test fast; Gamma and X are commensurate
+    res = teacher_phonons(np.array([14, 14]), pos, cell,
+                          qpoints=np.array([[0, 0, 0], [0.5, 0.0, 0.5]]),
                           settings={"min_supercell_spacing_A": 6.0})
     w = res["frequencies"]  # [2, 6] THz
-    assert w.shape == (2, 6) and np.all(np.diff(w, axis=1) >= 0)
-    assert np.all(np.abs(w[0, :3]) < GAMMA_TOL) and 3 < w.max() < 10
-    assert res["relax_steps"] <= 300 and abs(np.linalg.det(res["cell"])) > 30
+    assert res["supercell"].tolist() == [2, 2, 2] and w.shape == (2, 6)
+    assert np.all(np.diff(w, axis=1) >= 0) and not res["imaginary"]
+    assert np.all(np.abs(w[0, :3]) < GAMMA_TOL)  # acoustic modes at Gamma
+    assert 12 < w[0, 3:].min() < 15.6  # Si optical mode at Gamma: DFT 15.3 THz; CHGNet softer
+    assert res["relax_converged"] and abs(np.linalg.det(res["cell"])) > 35
     with pytest.raises(DataError, match="max_supercell_atoms"):
-        teacher_phonons(np.array([11, 17]), pos, cell, settings={"max_supercell_atoms": 10})
+        teacher_phonons(np.array([14, 14]), pos, cell, settings={"max_supercell_atoms": 10})
 
 
 def test_teacher_error_table():
