@@ -129,3 +129,14 @@ def test_teacher_error_table():
     maes = [r["mae_thz"] for r in table]
     assert summary["median_mae_thz"] == pytest.approx(np.median(maes))
     assert all(m >= 0 for m in maes) and 0.5 < summary["median_max_ratio"] < 1.5
+
+
+def test_dfpt_split_is_the_real_test_set(monkeypatch):
+    """`train --data chgnet_phonons` evaluates on the 69 DFPT materials (split "dfpt"), not
+    on CHGNet labels: the entry's test split delegates to mp_phonons."""
+    from companion.data import DATASETS, test_split
+    from companion.data.sets import mp_phonons
+
+    assert test_split("chgnet_phonons") == "dfpt"
+    monkeypatch.setattr(mp_phonons, "load_mp_phonons", lambda: "the 69 DFPT documents")
+    assert DATASETS["chgnet_phonons"].load(split="dfpt") == "the 69 DFPT documents"

@@ -99,7 +99,10 @@ def load_chgnet_phonons(include_imaginary: bool = False,
     Args:
         include_imaginary: Also return materials flagged imaginary (min frequency < -0.3
             THz); they belong to no split part.
-        split: None (all), ``"train"`` or ``"val"`` (the stored seeded 90/10 split over the
+        split: None (all), ``"dfpt"`` (the test set of this training set: the 69 DFPT
+            materials of ``mp_phonons``, real DFT, never in the teacher set; what
+            ``python -m companion train --data chgnet_phonons`` evaluates on), or
+            ``"train"`` or ``"val"`` (the stored seeded 90/10 split over the
             non-imaginary materials).
 
     Returns:
@@ -113,9 +116,13 @@ def load_chgnet_phonons(include_imaginary: bool = False,
     Raises:
         DataError: unknown split, or a missing/corrupt file (rebuild with the script).
     """
+    if split == "dfpt":
+        from companion.data.sets.mp_phonons import load_mp_phonons
+
+        return load_mp_phonons()
     if split is not None and split not in SPLIT_NAMES[:2]:
-        raise DataError(f"chgnet_phonons: unknown split '{split}'; choose 'train', 'val' or "
-                        "None (all)")
+        raise DataError(f"chgnet_phonons: unknown split '{split}'; choose 'train', 'val', "
+                        "'dfpt' or None (all)")
     a = _arrays(ENTRY)
     codes = a["split"].astype(np.int8)  # [n] 0 train, 1 val, -1 imaginary
     keep = np.ones(len(codes), dtype=bool) if include_imaginary else ~a["imaginary"]
@@ -159,6 +166,7 @@ _LICENSE = "CC BY 4.0 (derived from Materials Project structures); CHGNet model 
 ENTRY = DatasetEntry(
     name="chgnet_phonons",
     load=load_chgnet_phonons,
+    test_split="dfpt",
     description=(f"{NOT_DFT}: phonon band structures labelled by the universal potential "
                  "CHGNet 0.4.2 (CHGNet relaxation with symmetry kept, phonopy 0.01 Å finite "
                  "displacements on >= 10 Å supercells) for crystals of <= 10 atoms from the "
