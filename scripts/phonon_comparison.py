@@ -58,7 +58,8 @@ def command(name: str, seed: int, args: argparse.Namespace) -> list[str]:
     lr = args.finetune_lr if init else args.lr
     config = {"model": {**COMMON_MODEL, **extra},
               "train": {"weight_decay": args.weight_decay, "schedule": "cosine",
-                        "warmup_epochs": 0.5 if not init else 0.0}}
+                        "warmup_epochs": 0.5 if not init else 0.0,
+                        "band_qpoint_stride": args.qpoint_stride}}
     cmd = [sys.executable, "-m", "companion", "train", "--model", model,
            "--data", "chgnet_phonons", "--config", json.dumps(config),
            "--epochs", str(args.epochs), "--batch-size", str(args.batch_size),
@@ -115,6 +116,7 @@ def summarize(args: argparse.Namespace) -> dict[str, Any]:
                     "materials of mp_phonons (held out)",
             "budget": {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
                        "finetune_lr": args.finetune_lr, "weight_decay": args.weight_decay,
+                       "band_qpoint_stride": args.qpoint_stride,
                        "model": COMMON_MODEL},
             "models": per_model, "runs": runs}
 
@@ -158,6 +160,8 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--finetune-lr", type=float, default=3e-4)
     parser.add_argument("--weight-decay", type=float, default=0.0)
+    parser.add_argument("--qpoint-stride", type=int, default=3,
+                        help="train on every k-th q-point (TrainConfig.band_qpoint_stride)")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--only", nargs="+", choices=list(MODELS), default=None)
     parser.add_argument("--summary-only", action="store_true")

@@ -79,6 +79,9 @@ class TrainConfig:
         atomic_energies: potential task: per-element reference energies, ``"isolated"``
             (the data set's isolated atoms), ``"fit"`` (least squares on the training set),
             ``"none"``, or ``"auto"`` (isolated if available, else fit).
+        band_qpoint_stride: phonon task: train on every k-th q-point of each material (a
+            random offset per batch, so over a few epochs every q-point is used);
+            validation and test use all q-points. The eigen-solver is most of a step's cost.
     """
 
     epochs: int = 30
@@ -113,6 +116,7 @@ class TrainConfig:
     force_weight: float = 10.0
     per_atom_energy: bool = True
     atomic_energies: str = "auto"
+    band_qpoint_stride: int = 1
 
     def __post_init__(self) -> None:
         for name, allowed in CHOICES.items():
@@ -131,6 +135,8 @@ class TrainConfig:
             self.checkpoint_dir = str(self.checkpoint_dir)
         elif self.resume:
             raise ValueError("TrainConfig.resume needs checkpoint_dir (the folder to resume).")
+        if self.band_qpoint_stride < 1:
+            raise ValueError(f"need band_qpoint_stride >= 1; got {self.band_qpoint_stride}.")
         if self.energy_weight < 0 or self.force_weight < 0 or \
                 self.energy_weight + self.force_weight <= 0:
             raise ValueError(f"need energy_weight, force_weight >= 0, not both 0; got "

@@ -107,3 +107,33 @@ def test_vgnna_fine_tunes_from_the_authors_kmvn(graphs, tmp_path):
     assert value == pytest.approx(float(to_thz(direct)), rel=1e-6) and 10 < value < 20
     with pytest.raises(CheckpointError, match="do not fit"):
         initial_weights(build_model("kmvn", {"mul": 2}), "kmvn/max-gamma-frequency")
+
+
+def test_every_kth_qpoint_keeps_matching_bands(graphs):
+    from companion.train.tasks.phonon_bands import every_kth_qpoint
+
+    batch = Batch.from_data_list(graphs)
+    full = true_bands(batch)
+    every_kth_qpoint(batch, 3, offset=1)
+    kept = true_bands(batch)
+    for f, k, g in zip(full, kept, graphs, strict=True):
+        torch.testing.assert_close(k, f[1::3])
+        assert k.shape[1] == 3 * g.num_nodes
+    assert torch.equal(batch.qpoints, torch.cat([g.qpoints[1::3] for g in graphs]))
+
+
+def test_training_on_a_qpoint_stride(graphs):
+    """band_qpoint_stride: training steps see every 3rd q-point, validation all of them."""
+    model = KMVN(KMVNConfig(mul=2, radial_neurons=16, embed_dim=8, dtype="float32"))
+    cfg = TrainConfig(epochs=2, batch_size=2, lr=0.02, schedule="none", progress=False,
+                      device="cpu", band_qpoint_stride=3)
+    task = PhononBandTask(cfg)
+    seen = []
+    model.register_forward_hook(lambda m, args, out: seen.append(
+        (m.training, [len(o) for o in out])))
+    fit(model, graphs, graphs, cfg, task=task)
+    full = [len(g.qpoints) for g in graphs]
+    assert any(training and n != full for training, n in seen)
+    assert all(n == full for training, n in seen if not training)
+    with pytest.raises(ValueError, match="band_qpoint_stride"):
+        TrainConfig(band_qpoint_stride=0)

@@ -25,7 +25,7 @@ from companion.nn.phonons import band_loss, to_thz
 from companion.train.runtime import make_loader, model_device
 from companion.train.tasks.base import RunningSums, Task
 
-__all__ = ["BandSums", "PhononBandTask", "band_graphs", "true_bands"]
+__all__ = ["BandSums", "PhononBandTask", "band_graphs", "every_kth_qpoint", "true_bands"]
 
 
 def band_graphs(records: Sequence[Any], cutoff: float = 4.0,
@@ -46,11 +46,37 @@ def band_graphs(records: Sequence[Any], cutoff: float = 4.0,
 def true_bands(batch: Any) -> list[torch.Tensor]:
     """The true bands of a batch, one [n_q, 3N] tensor (THz) per material."""
     n_q = batch.n_qpoints.tolist()
-    n_atoms = torch.bincount(batch.batch, minlength=len(n_q)).tolist() \
-        if getattr(batch, "batch", None) is not None else [batch.num_nodes]
+    n_atoms = _atoms_per_material(batch, len(n_q))
     sizes = [q * 3 * n for q, n in zip(n_q, n_atoms, strict=True)]
     return [b.reshape(q, -1) for b, q in zip(torch.split(batch.bands, sizes), n_q,
                                              strict=True)]
+
+
+def every_kth_qpoint(batch: Any, k: int, offset: int = 0) -> None:
+    """Keep q-points ``offset, offset + k, ...`` of every material of a batch (in place:
+    ``qpoints``, ``n_qpoints`` and ``bands``); a material with fewer than ``offset + 1``
+    q-points keeps its last one."""
+    n_q = batch.n_qpoints.tolist()
+    keep_q, keep_b, counts = [], [], []
+    q0 = b0 = 0
+    for n_atoms, n in zip(_atoms_per_material(batch, len(n_q)), n_q, strict=True):
+        idx = torch.arange(min(offset, n - 1), n, k, device=batch.qpoints.device)  # [n_keep]
+        width = 3 * n_atoms
+        keep_q.append(q0 + idx)
+        keep_b.append((b0 + idx[:, None] * width + torch.arange(width, device=idx.device)
+                       ).reshape(-1))  # [n_keep 3N]
+        counts.append(len(idx))
+        q0, b0 = q0 + n, b0 + n * width
+    batch.qpoints = batch.qpoints[torch.cat(keep_q)]
+    batch.bands = batch.bands[torch.cat(keep_b)]
+    batch.n_qpoints = torch.tensor(counts, dtype=batch.n_qpoints.dtype,
+                                   device=batch.n_qpoints.device)
+
+
+def _atoms_per_material(batch: Any, n_materials: int) -> list[int]:
+    if getattr(batch, "batch", None) is None:
+        return [batch.num_nodes]
+    return torch.bincount(batch.batch, minlength=n_materials).tolist()
 
 
 class BandSums(RunningSums):
@@ -78,6 +104,15 @@ class PhononBandTask(Task):
     def prepare(self, model: nn.Module, train_set: Dataset) -> None:
         """Nothing to set: the model's output unit is fixed (1000 cm^-1)."""
         return None
+
+    def forward(self, net: nn.Module, batch: Any) -> list[torch.Tensor]:
+        """The bands of a batch; in training with ``config.band_qpoint_stride = k > 1`` only
+        every k-th q-point of each material, from a random offset (the batch is changed in
+        place, so the loss and the running sums see the same q-points)."""
+        k = self.config.band_qpoint_stride
+        if k > 1 and net.training:
+            every_kth_qpoint(batch, k, int(torch.randint(k, ())))
+        return net(batch)
 
     def loss(self, model: nn.Module, out: list[torch.Tensor], batch: Any) -> torch.Tensor:
         losses = [band_loss(to_thz(p), t.to(p.dtype)) for p, t in
