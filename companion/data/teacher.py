@@ -151,7 +151,10 @@ def teacher_phonons(
                         f"> max_supercell_atoms={cfg['max_supercell_atoms']}")
     unit = PhonopyAtoms(numbers=z.tolist(), cell=rcell,
                         scaled_positions=rpos @ np.linalg.inv(rcell))
-    ph = Phonopy(unit, supercell_matrix=np.diag(n_sc), primitive_matrix=None)
+    # primitive_matrix="P": the given cell is the primitive one. phonopy 4's default
+    # ("auto") would reduce a conventional cell to its primitive cell, giving fewer than 3n
+    # branches at q-points meant for this cell.
+    ph = Phonopy(unit, supercell_matrix=np.diag(n_sc), primitive_matrix="P")
     ph.generate_displacements(distance=cfg["displacement_A"])
     from pymatgen.core import Lattice, Structure
 
@@ -176,6 +179,9 @@ def teacher_phonons(
         labels = [""] * len(q)
     ph.run_qpoints(q)
     freq = np.sort(np.asarray(ph.get_qpoints_dict()["frequencies"], float), axis=1)  # [n_q, 3n]
+    if freq.shape != (len(q), 3 * len(z)):
+        raise DataError(f"phonopy returned {freq.shape[1]} branches for {len(z)} atoms "
+                        f"(expected {3 * len(z)}) at {len(q)} q-points")
     wmin = float(freq.min())
     return {"numbers": z, "positions": rpos, "cell": rcell, "energy": energy,
             "relax_steps": steps, "relax_converged": converged, "supercell": n_sc,

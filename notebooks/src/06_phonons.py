@@ -554,7 +554,7 @@ for name, net in {"k-MVN": KMVN(KMVNConfig(dtype="float32")),
     deadline = start + LIVE_SECONDS
     history = fit(net, live_train, live_val,
                   TrainConfig(epochs=20, batch_size=8, lr=3e-3, seed=0, device="cpu",
-                              progress=False, schedule="none"),
+                              progress=False, schedule="none", band_qpoint_stride=3),
                   callbacks=[curve, lambda h, d=deadline: time.perf_counter() > d])
     live[name] = net
     print(f"{name}: {len(history)} epochs in {time.perf_counter() - start:.0f} s, best "
