@@ -174,7 +174,12 @@ def pack(cands: list[dict[str, Any]], work: Path, out: Path, qdist: float,
         p = work / "done" / f"{c['id']}.npz"
         if p.is_file():
             with np.load(p, allow_pickle=False) as f:
-                rows.append({k: f[k] for k in f.files})
+                row = {k: f[k] for k in f.files}
+            shape = (len(row["qpoints"]), 3 * len(row["numbers"]))
+            if row["frequencies"].shape != shape:  # never pack bands of another cell
+                raise SystemExit(f"{p}: frequencies {row['frequencies'].shape}, expected "
+                                 f"{shape} [n_q, 3n]; delete the file and rerun the build")
+            rows.append(row)
     failed = [json.loads(p.read_text()) for p in sorted((work / "failed").glob("*.json"))
               if p.stem in {c["id"] for c in cands}]
     if not rows:
@@ -231,7 +236,8 @@ def pack(cands: list[dict[str, Any]], work: Path, out: Path, qdist: float,
     np.savez_compressed(tmp, **arrays)
     tmp.replace(out)
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
-    _register(out.name, digest)
+    if out.resolve().parent == (ROOT / "data").resolve():  # only files shipped in data/
+        _register(out.name, digest)
     sec = arrays["seconds"]
     print(f"wrote {out}: {n} materials ({imag.sum()} imaginary, {len(failed)} failed), "
           f"{out.stat().st_size / 1e6:.1f} MB, sha256 {digest}; seconds/material "
