@@ -114,6 +114,12 @@ def test_pipeline_on_one_tiny_crystal():
     assert res["relax_converged"] and abs(np.linalg.det(res["cell"])) > 35
     with pytest.raises(DataError, match="max_supercell_atoms"):
         teacher_phonons(np.array([14, 14]), pos, cell, settings={"max_supercell_atoms": 10})
+    # a conventional cell stays the cell (phonopy 4 would reduce it to the primitive one):
+    # bcc Na, 2 atoms in the cube, 6 branches
+    conv = teacher_phonons(np.array([11, 11]), np.array([[0.0, 0, 0], [2.1, 2.1, 2.1]]),
+                           np.eye(3) * 4.2, qpoints=np.array([[0, 0, 0], [0.5, 0.5, 0.5]]),
+                           settings={"min_supercell_spacing_A": 6.0})
+    assert conv["frequencies"].shape == (2, 6)
 
 
 def test_teacher_error_table():
