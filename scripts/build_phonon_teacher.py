@@ -94,12 +94,14 @@ def candidates(limit: int, max_atoms: int = 10) -> list[dict[str, Any]]:
 
 
 def dfpt_candidates() -> list[dict[str, Any]]:
-    """The 69 ``mp_phonons`` cells with their own DFPT q-points."""
+    """The 69 ``mp_phonons`` cells with their own DFPT q-points, smallest cells first (so
+    that a run stopped early has covered as many cells as its time allowed)."""
     from companion.data import load
 
+    records = sorted(load("mp_phonons"), key=lambda r: r.n_atoms)  # stable: id order within
     return [{"id": r.id, "source_set": "mp_phonons", "formula": _reduced_formula(r.numbers),
              "numbers": r.numbers, "positions": r.positions, "cell": r.cell,
-             "qpoints": np.asarray(r.labels["qpoints"])} for r in load("mp_phonons")]
+             "qpoints": np.asarray(r.labels["qpoints"])} for r in records]
 
 
 def _run_one(task: tuple[dict[str, Any], str, float]) -> tuple[str, str, float]:
