@@ -69,17 +69,37 @@ def command(name: str, seed: int, args: argparse.Namespace) -> list[str]:
 
 
 def run_all(args: argparse.Namespace) -> None:
+    """Every run not finished yet, ``args.parallel`` at a time (each with
+    ``OMP_NUM_THREADS = threads``); a run's output goes to ``OUT/train.log``."""
+    import os
+
     names = args.only or list(MODELS)
-    for seed in SEEDS[:args.seeds]:
-        for name in names:
-            out = Path(args.runs) / name / f"seed{seed}"
-            if (out / "metrics.json").is_file():
-                continue
+    todo = [(name, seed) for seed in SEEDS[:args.seeds] for name in names
+            if not (Path(args.runs) / name / f"seed{seed}" / "metrics.json").is_file()]
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
+    running: list[tuple[subprocess.Popen, str, float]] = []
+    while todo or running:
+        while todo and len(running) < args.parallel:
+            name, seed = todo.pop(0)
             cmd = command(name, seed, args)
+            out = Path(cmd[cmd.index("--out") + 1])
+            out.mkdir(parents=True, exist_ok=True)
             print(f"[{time.strftime('%H:%M:%S')}] {shlex.join(cmd[1:])}", flush=True)
-            t0 = time.perf_counter()
-            subprocess.run(cmd, check=True, cwd=REPO)
-            print(f"  done in {time.perf_counter() - t0:.0f} s", flush=True)
+            log = open(out / "train.log", "w")  # noqa: SIM115 - closed with the process
+            running.append((subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log,
+                                             stderr=subprocess.STDOUT), str(out),
+                            time.perf_counter()))
+        time.sleep(2)
+        for job in list(running):
+            proc, out, t0 = job
+            if proc.poll() is None:
+                continue
+            running.remove(job)
+            status = "done" if proc.returncode == 0 else f"FAILED ({proc.returncode})"
+            print(f"[{time.strftime('%H:%M:%S')}] {out}: {status} in "
+                  f"{time.perf_counter() - t0:.0f} s", flush=True)
+            if proc.returncode:
+                raise SystemExit(f"{out} failed; see {out}/train.log")
 
 
 def _spread(values: list[float]) -> dict[str, float]:
@@ -163,6 +183,8 @@ def main() -> None:
     parser.add_argument("--qpoint-stride", type=int, default=3,
                         help="train on every k-th q-point (TrainConfig.band_qpoint_stride)")
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--parallel", type=int, default=1, help="runs at a time")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads per run")
     parser.add_argument("--only", nargs="+", choices=list(MODELS), default=None)
     parser.add_argument("--summary-only", action="store_true")
     parser.add_argument("--no-ship", action="store_true")

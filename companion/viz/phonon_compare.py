@@ -40,13 +40,14 @@ def comparison_figure(record: Any, predictions: Mapping[str, np.ndarray],
     Args:
         record: an ``mp_phonons`` record (``labels["qpoints"]``, ``["frequencies"]`` THz,
             ``["reciprocal_lattice"]``, ``info["qpoint_labels"]``).
-        predictions: model name -> [n_q, 3N] THz on the record's q-points.
+        predictions: model name -> [n_q, 3N] THz on the record's q-points (None: that
+            model has no bands for this material; it is left out).
         reference: legend name of the record's bands.
     """
     lab = record.labels
     labels = record.info["qpoint_labels"]
     dist = band_path_distance(lab["qpoints"], lab["reciprocal_lattice"], labels)
-    items = list(predictions.items())
+    items = [(name, b) for name, b in predictions.items() if b is not None]
     for name, bands in items:
         if np.shape(bands) != np.shape(lab["frequencies"]):
             raise ValueError(f"{name}: bands {np.shape(bands)} do not match the record's "

@@ -599,7 +599,7 @@ from companion.viz.phonon_compare import band_comparison  # noqa: E402
 
 teacher_bands = {r.id: r.labels["frequencies"] for r in load_chgnet_phonons_dfpt69()}
 predictions = {"authors' k-MVN (DFPT-trained)": [r["pred"] for r in rows],
-               "CHGNet (teacher)": [teacher_bands[r["material_id"]] for r in rows]}
+               "CHGNet (teacher)": [teacher_bands.get(r["material_id"]) for r in rows]}
 scores = {"authors' k-MVN (DFPT-trained)": rows}
 for name in ("k-MVN", "VGNNA (equivariant)"):
     scores[f"{name}, CHGNet-trained"] = PhononBandTask().per_material(trained[name], graphs,

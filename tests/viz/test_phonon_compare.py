@@ -23,6 +23,7 @@ def test_comparison_figure_draws_every_model(records):
     np.testing.assert_allclose(y[~np.isnan(y)], (true - 0.5).T.reshape(-1))
     assert len({t.line.color for t in fig.data}) == 4  # one color per set
     assert "a 1.00 THz" in fig.layout.title.text and "c 0.00 THz" in fig.layout.title.text
+    assert [t.name for t in comparison_figure(si, {"a": true, "b": None}).data] == ["DFPT", "a"]
     with pytest.raises(ValueError, match=r"\[n_q, 3N\]"):
         comparison_figure(si, {"a": true[:, :3]})
 
