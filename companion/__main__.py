@@ -150,7 +150,9 @@ def _train(args: argparse.Namespace) -> int:
               f"{metrics['world_size']}, {metrics['wall_time_s']:.1f} s -> {args.out}")
     elif int(os.environ.get("RANK", "0")) == 0:
         unit = metrics["unit"]
-        for split in ("train", "val", "test"):
+        for split in dict.fromkeys(("train", "val", "test", metrics["test_set"])):
+            if split not in metrics:  # an empty split (a set whose test set is elsewhere)
+                continue
             m = metrics[split]
             if metrics.get("task") == "phonon_bands":
                 print(f"{split:5s}  band MAE {m['mae']:.4f} {unit}  BandLoss "
