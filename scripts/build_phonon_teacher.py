@@ -158,6 +158,36 @@ def build(cands: list[dict[str, Any]], work: Path, workers: int, qdist: float) -
               f"eta {eta / 60:.1f} min", flush=True)
 
 
+def unpack(packed: Path, work: Path) -> int:
+    """Write every material of a packed file back as ``work/done/<id>.npz`` (those not
+    there yet), so that a build on a fresh machine continues from a shipped file instead of
+    starting over. Returns the number written."""
+    from companion.data.records import read_arrays
+
+    a = read_arrays(packed, FORMAT_VERSION)
+    (work / "done").mkdir(parents=True, exist_ok=True)
+    written = 0
+    for i, mid in enumerate(a["id"].tolist()):
+        dest = work / "done" / f"{mid}.npz"
+        if dest.is_file():
+            continue
+        s = slice(int(a["offsets"][i]), int(a["offsets"][i + 1]))
+        qs = slice(int(a["q_offsets"][i]), int(a["q_offsets"][i + 1]))
+        fs = slice(int(a["f_offsets"][i]), int(a["f_offsets"][i + 1]))
+        n_q = qs.stop - qs.start
+        np.savez(dest, numbers=a["numbers"][s].astype(np.int64), positions=a["positions"][s],
+                 cell=a["cell"][i], energy=a["energy"][i],
+                 relax_steps=a["relax_steps"][i], relax_converged=a["relax_converged"][i],
+                 supercell=a["supercell"][i], qpoints=a["qpoints"][qs],
+                 qpoint_labels=a["qpoint_labels"][qs],
+                 frequencies=a["frequencies"][fs].astype(np.float64).reshape(n_q, -1),
+                 min_frequency=a["min_frequency"][i], imaginary=a["imaginary"][i],
+                 seconds=a["seconds"][i], id=np.array(mid),
+                 source_set=np.array(a["source_set"][i]), formula=np.array(a["formula"][i]))
+        written += 1
+    return written
+
+
 def _versions() -> dict[str, str]:
     import importlib.metadata as md
 
@@ -268,6 +298,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--pack", action="store_true", help="only pack what is finished")
     ap.add_argument("--report", action="store_true", help="teacher error against DFPT")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--from-pack", action="store_true",
+                    help="first unpack the shipped file (data/chgnet_phonons*.npz) into the "
+                    "work folder: continue a build on a fresh machine")
     args = ap.parse_args(argv)
     if args.report:
         from companion.data.teacher import format_report, teacher_error
@@ -279,6 +312,8 @@ def main(argv: list[str] | None = None) -> None:
                                        else "chgnet_phonons.npz")
     cands = dfpt_candidates() if args.dfpt else candidates(args.limit)
     command = "python scripts/build_phonon_teacher.py " + " ".join(sys.argv[1:])
+    if args.from_pack:
+        print(f"{unpack(out, work)} materials unpacked from {out}", flush=True)
     if not args.pack:
         build(cands, work, args.workers, args.qpoint_distance)
     pack(cands, work, out, args.qpoint_distance, command)
