@@ -15,7 +15,7 @@
 # ---
 
 # %% [markdown]
-# # 06 · Phonons: virtual nodes and k-MVN (solutions)
+# # 06 · Phonons: virtual nodes, k-MVN and VGNNA (solutions)
 #
 # Notebooks 02 to 05 predicted numbers per crystal, and notebook 04 energies and forces. A
 # **phonon band structure** is a whole function: for every wave vector $\mathbf q$ of the
@@ -23,7 +23,9 @@
 # follows R. Okabe et al., "Virtual node graph neural network for full phonon prediction"
 # (Nature Computational Science 4, 522 (2024), arXiv:2301.02197): a graph network whose
 # **virtual nodes** output the blocks of the dynamical matrix, so that the bands come from
-# an eigenvalue problem, for any number of atoms and any $\mathbf q$.
+# an eigenvalue problem, for any number of atoms and any $\mathbf q$. Part 2 adds attention
+# to it (VGNNA, hasson827/VGNNA), measures whether the published design keeps the symmetry
+# it claims, and trains both on phonons labelled by a universal potential.
 #
 # **Learning goals.** After this notebook you can
 #
@@ -35,18 +37,23 @@
 #    the blocks to $H(\mathbf q)$;
 # 4. run the authors' pretrained k-MVN (reproduced here number for number) on real DFPT
 #    materials and read its BandLoss and band MAE, knowing what those numbers do and do not
-#    show.
+#    show;
+# 5. say which inputs an attention block may use without breaking E(3) equivariance, and
+#    measure a violation on a rotated crystal;
+# 6. train a virtual-node model on labels from a teacher potential, and judge a comparison
+#    by its seed-to-seed spread and by the teacher's own error.
 #
-# **Runtime.** About a minute on 2 CPU cores (50-65 s and 0.6 GB measured; most of it
-# reading the 69 DFPT documents); with `COMPANION_FAST=1` a few seconds on 5 materials. The
-# second half of the chapter (the attention variant, VGNNA) comes next.
+# **Runtime.** About RUNTIME on 2 CPU cores in the default mode; with `COMPANION_FAST=1`
+# under a minute on 5 materials.
 #
 # **Data.** The 69 Materials Project DFPT phonon documents (Petretto et al., PBEsol;
 # `load("mp_phonons")`) and the authors' pretrained weights (`load("kmvn_weights")`,
 # MIT) are downloaded once (checksummed) or found in `COMPANION_DATA_DIRS`
-# (`data/README.md`).
+# (`data/README.md`). Part 2 also uses **CHGNet phonons, not DFT** (`chgnet_phonons`,
+# shipped in `data/`: band structures computed with the universal potential CHGNet), and
+# the checkpoints trained on them (`data/checkpoints/`).
 #
-# Exercises are in section 4; each has a self-check that prints *correct* or a hint.
+# Exercises are in sections 4 and 9; each has a self-check that prints *correct* or a hint.
 
 # %%
 import dataclasses
@@ -669,6 +676,14 @@ print(f"notebook ran in {time.perf_counter() - t_start:.0f} s")
 # - The authors' model, reproduced here number for number, fits the 69 DFPT materials with
 #   a median BandLoss of about 0.002, but these may be training materials; it is not
 #   Hermitian and has no sum rule, which `physical` mode imposes at the cost of retraining.
+# - Attention on the virtual-node graph keeps E(3) equivariance only if its logits, values
+#   and updates are built from invariants (the 0e channels and the norms of the others)
+#   and touch the l > 0 channels only through scalar gates. The published VGNNA block
+#   treats the 36 irrep components as a flat vector (LayerNorm, biases) and is not
+#   equivariant: its bands change when the crystal is rotated.
+# - Labels from a teacher potential (CHGNet phonons, not DFT) make a CPU-sized training set,
+#   but carry the teacher's own error against DFPT; a difference between two models counts
+#   only when it is larger than the spread over seeds.
 #
 # ## References
 #
@@ -681,3 +696,10 @@ print(f"notebook ran in {time.perf_counter() - t_start:.0f} s")
 # - M. Geiger, T. Smidt, "e3nn: Euclidean Neural Networks", arXiv:2207.09453 (2022).
 # - Y. Hinuma, G. Pizzi, Y. Kumagai, F. Oba, I. Tanaka, "Band structure diagram paths based
 #   on crystallography", Comput. Mater. Sci. 128, 140 (2017) (seekpath).
+# - VGNNA: github.com/hasson827/VGNNA (MIT), k-MVN with a graph-transformer attention block.
+# - B. Deng et al., "CHGNet as a pretrained universal neural network potential for
+#   charge-informed atomistic modelling", Nat. Mach. Intell. 5, 1031 (2023).
+# - A. Togo, L. Chaput, T. Tadano, I. Tanaka, "Implementation strategies in phonopy and
+#   phono3py", J. Phys.: Condens. Matter 35, 353001 (2023).
+# - S. Brody, U. Alon, E. Yahav, "How attentive are graph attention networks?", ICLR 2022;
+#   A. Vaswani et al., "Attention is all you need", NeurIPS 2017.
