@@ -241,11 +241,11 @@ def _models(_: argparse.Namespace) -> int:
 
     print("Models that predict without training (python -m companion predict --model NAME):\n")
     for entry in CATALOGUE.values():
+        shipped = f"\n    weights: {entry.source}" if entry.checkpoint is not None else ""
         print(f"{entry.name}\n    {entry.target} [{entry.unit}]\n    trained on: "
-              f"{entry.data}\n    cite: {entry.citation}")
+              f"{entry.data}\n    cite: {entry.citation}{shipped}")
     print(f"\nArchitectures to train ({', '.join(model_names())}): python -m companion train "
-          "--model M --out RUN, then predict --checkpoint RUN.\nNo trained checkpoint ships "
-          "with this repository yet.")
+          "--model M --out RUN, then predict --checkpoint RUN.")
     return 0
 
 

@@ -150,6 +150,13 @@ def shipped_checkpoint(file: str) -> Path:
     return path
 
 
+CHGNET_PHONONS = ("CHGNet phonons, not DFT (chgnet_phonons: band structures of small "
+                  "Materials Project crystals computed with the CHGNet potential)")
+CHGNET_CITATION = ("this course (scripts/phonon_comparison.py); k-MVN: Okabe et al., Nat. "
+                   "Comput. Sci. 4, 522 (2024); VGNNA: hasson827/VGNNA; labels: CHGNet, "
+                   "Deng et al., Nat. Mach. Intell. 5, 1031 (2023)")
+
+
 # ---------------------------------------------------------------- the authors' k-MVN
 
 KMVN_CITATION = ("R. Okabe et al., Nat. Comput. Sci. 4, 522 (2024); weights "
@@ -259,8 +266,13 @@ _ENTRIES = [
                max_gamma_frequency, source="kmvn_weights: kmvn_241026-182158 (faithful "
                f"mode, {KMVN_DTYPE})", graph=kmvn_gamma_arrays,
                from_arrays=kmvn_graph_from_arrays),
-    # No trained checkpoint ships with the repository yet; one would be a line such as
-    # checkpoint_entry("alignn/mp-eform", "data/checkpoints/alignn_mp_eform", ...).
+    # checkpoints trained here (scripts/phonon_comparison.py; sha256 in the data registry)
+    checkpoint_entry("kmvn/chgnet-max-gamma-frequency", "data/checkpoints/kmvn_chgnet.pt",
+                     "highest phonon frequency at Gamma", "THz", CHGNET_PHONONS,
+                     CHGNET_CITATION),
+    checkpoint_entry("vgnna/chgnet-max-gamma-frequency", "data/checkpoints/vgnna_chgnet.pt",
+                     "highest phonon frequency at Gamma", "THz", CHGNET_PHONONS,
+                     CHGNET_CITATION),
 ]
 
 CATALOGUE: dict[str, Pretrained] = {entry.name: entry for entry in _ENTRIES}

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from companion.data.resolve import repo_data_dir
 from companion.nn.scale_shift import ScaleShift
 from companion.train.checkpoint import CheckpointError, load_checkpoint
 from companion.train.runtime import resolve_device
@@ -194,7 +195,12 @@ def load_predictor(model: str | Path, device: str = "cpu") -> Predictor:
 
     entry = CATALOGUE.get(str(model))
     if entry is not None and entry.checkpoint is not None:
-        predictor = load_for_inference(entry.checkpoint, device=device)
+        path = entry.checkpoint
+        if path.parent == repo_data_dir() / "checkpoints":  # shipped: check its sha256
+            from companion.models.pretrained import shipped_checkpoint
+
+            path = shipped_checkpoint(path.name)
+        predictor = load_for_inference(path, device=device)
         predictor.model_name, predictor.periodic = entry.name, entry.periodic
         return predictor
     if entry is not None:
