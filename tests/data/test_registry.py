@@ -56,7 +56,8 @@ def test_every_registry_line_belongs_to_an_entry():
 
 def test_upstream_test_splits():
     assert {n: e.test_split for n, e in DATASETS.items() if e.test_split} == {
-        "ethanol": "test_md", "acac": "test_md_300k", "mlearn": "test"}
+        "ethanol": "test_md", "acac": "test_md_300k", "mlearn": "test",
+        "chgnet_phonons": "dfpt"}
     split_of = companion.data.test_split
     assert split_of("ethanol") == "test_md" and split_of("acac") == "test_md_300k"
     assert split_of("mlearn") == "test" and split_of("ean") is None
