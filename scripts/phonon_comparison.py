@@ -18,7 +18,8 @@ validation BandLoss on the teacher set, never by the DFPT numbers) as
 
 Usage::
 
-    python scripts/phonon_comparison.py [--runs runs/phonons] [--epochs 6] [--only kmvn]
+    python scripts/phonon_comparison.py [--runs runs/phonons] [--epochs 3] [--only kmvn]
+        [--parallel 2 --threads 1]                          # two runs at a time
     python scripts/phonon_comparison.py --summary-only      # tables from finished runs
 """
 
@@ -74,7 +75,11 @@ def run_all(args: argparse.Namespace) -> None:
     import os
 
     names = args.only or list(MODELS)
-    todo = [(name, seed) for seed in SEEDS[:args.seeds] for name in names
+    order = [(name, seed) for seed in SEEDS[:args.seeds] for name in names
+             if MODELS[name][2] is None]  # from scratch first, seed by seed
+    order += [(name, seed) for name in names if MODELS[name][2] is not None
+              for seed in SEEDS[:args.seeds]]  # then the fine-tuning runs
+    todo = [(name, seed) for name, seed in order
             if not (Path(args.runs) / name / f"seed{seed}" / "metrics.json").is_file()]
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
     running: list[tuple[subprocess.Popen, str, float]] = []
@@ -175,8 +180,8 @@ def print_table(summary: dict[str, Any]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", default=str(REPO / "runs" / "phonons"))
-    parser.add_argument("--epochs", type=int, default=6)
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--finetune-lr", type=float, default=3e-4)
     parser.add_argument("--weight-decay", type=float, default=0.0)
