@@ -18,7 +18,7 @@ validation BandLoss on the teacher set, never by the DFPT numbers) as
 
 Usage::
 
-    python scripts/phonon_comparison.py [--runs runs/phonons] [--epochs 3] [--only kmvn]
+    python scripts/phonon_comparison.py [--runs runs/phonons] [--epochs 18] [--only kmvn]
         [--parallel 2 --threads 1]                          # two runs at a time
     python scripts/phonon_comparison.py --summary-only      # tables from finished runs
 """
@@ -180,7 +180,7 @@ def print_table(summary: dict[str, Any]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", default=str(REPO / "runs" / "phonons"))
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=18)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--finetune-lr", type=float, default=3e-4)
