@@ -6,7 +6,8 @@ train/val split), with the same budget (epochs, batch size, learning rate, float
 authors' output mode), three seeds each. The 69 Materials Project DFPT materials
 (``mp_phonons``), never seen in training, are the test set (the ``dfpt`` split of
 ``chgnet_phonons``). Fine-tuning starts from the authors' pretrained k-MVN
-(``--init kmvn/max-gamma-frequency``, the authors' weights).
+(``--init kmvn/max-gamma-frequency``, the authors' weights), k-MVN alone and with the
+equivariant attention block added (which starts as the identity).
 
 Runs are resumable: a run whose ``metrics.json`` exists is not run again. At the end the
 script writes ``data/phonon_comparison.json`` (per run and per model: mean and standard
@@ -42,6 +43,7 @@ MODELS: dict[str, tuple[str, dict[str, Any], str | None]] = {
     "vgnna-faithful": ("vgnna", {"attention": "faithful"}, None),
     "vgnna-equivariant": ("vgnna", {"attention": "equivariant"}, None),
     "kmvn-finetuned": ("kmvn", {}, "kmvn/max-gamma-frequency"),
+    "vgnna-finetuned": ("vgnna", {"attention": "equivariant"}, "kmvn/max-gamma-frequency"),
 }
 """Run name -> (registry model, model config on top of COMMON_MODEL, --init source)."""
 

@@ -100,8 +100,9 @@ def test_trained_equivariant_vgnna_is_invariant_and_the_faithful_one_is_not():
 
 def test_comparison_record(comparison):
     models = comparison["models"]
-    assert set(models) == {"kmvn", "vgnna-faithful", "vgnna-equivariant", "kmvn-finetuned"}
-    for name in ("kmvn", "vgnna-faithful", "vgnna-equivariant"):
+    assert set(models) == {"kmvn", "vgnna-faithful", "vgnna-equivariant", "kmvn-finetuned",
+                           "vgnna-finetuned"}
+    for name in models:
         assert models[name]["seeds"] == [0, 1, 2]
     assert models["vgnna-faithful"]["n_params"] == 139_120
     assert models["kmvn"]["n_params"] == 123_208
