@@ -30,7 +30,7 @@ from typing import Any
 import torch
 from torch_geometric.data import Batch
 
-from companion.models.kmvn import KMVN, NodeContext
+from companion.models.kmvn import KMVN
 from companion.models.registry import build_model
 from companion.train.tasks.phonon_bands import PhononBandTask, band_graphs
 
@@ -50,33 +50,13 @@ def _records(n: int) -> tuple[str, list[Any]]:
 def all_virtual_nodes(model: KMVN, data: Any) -> torch.Tensor:
     """``model.node_irreps`` computed the authors' way: every one of the ``N^2 n_s``
     virtual nodes is a node of the graph. Returns [n_vnodes, 18]."""
-    dtype = model.embed_x.weight.dtype
-    z = data.z
-    onehot = torch.nn.functional.one_hot(z - 1, 118).to(dtype)
-    x = torch.relu(model.embed_x(onehot * model.masses[z].to(dtype)[:, None]))
-    a = torch.relu(model.embed_attr(onehot))
-    n_atoms = z.shape[0]
+    x, a, r, graph = model.atom_inputs(data)
+    n_atoms = x.shape[0]
     src, dst = data.edge_index
-    x = torch.cat([x, x[data.vnode_atom]])  # [N + n_vnodes, 32]
-    a = torch.cat([a, a[data.vnode_atom]])
-    msg_src = torch.cat([src, src])
-    msg_dst = torch.cat([dst, n_atoms + data.edge_vnode])
-    deg = torch.bincount(msg_dst, minlength=x.shape[0]).clamp(min=1).to(dtype)[:, None]
-    graph = model._graph_of_atom(data)
-    cell = data.cell.to(dtype)[graph[src]]
-    r = data.pos.to(dtype)[dst] - data.pos.to(dtype)[src] - torch.einsum(
-        "ea,eab->eb", data.edge_shift.to(dtype), cell)
-    r = torch.cat([r, r])
-    from e3nn import o3
-    from e3nn.math import soft_one_hot_linspace
-
-    sh = o3.spherical_harmonics(model.irreps_sh, r, True, normalization="component")
-    radial = soft_one_hot_linspace(r.norm(dim=1), 0.0, model.config.cutoff,
-                                   model.config.n_basis, basis="gaussian", cutoff=False)
-    ctx = NodeContext(msg_src, msg_dst, r, radial, torch.cat([graph, graph[data.vnode_atom]]))
-    for k, (conv, gate) in enumerate(zip(model.convs[:-1], model.gates, strict=True)):
-        x = model.after_gate(k, gate(conv(x, a, deg, msg_src, msg_dst, sh, radial)), ctx)
-    return model.convs[-1](x, a, deg, msg_src, msg_dst, sh, radial)[n_atoms:]
+    vnode = data.vnode_atom  # [n_vnodes] the atom whose features a virtual node carries
+    return model.propagate(torch.cat([x, x[vnode]]), torch.cat([a, a[vnode]]),
+                           torch.cat([src, src]), torch.cat([dst, n_atoms + data.edge_vnode]),
+                           r, torch.cat([graph, graph[vnode]]))[n_atoms:]
 
 
 class AllVirtualNodes(torch.nn.Module):

@@ -248,6 +248,25 @@ class KMVN(nn.Module):
         j's features, so they are computed once per atom and gathered: the same numbers as
         the full graph (the reproduction test checks it) with ``N + E + N`` nodes instead of
         ``N + N^2 n_s`` (10x fewer for an 8-atom cell)."""
+        x, a, r, graph = self.atom_inputs(data)
+        # Nodes computed: the atoms, one node per real edge (its connected virtual node) and
+        # one node per atom standing for all of that atom's virtual nodes without an edge
+        # (they all compute the same function of atom j's features: S(x_j, a_j), gated).
+        n_atoms, n_edges = x.shape[0], r.shape[0]
+        src, dst = data.edge_index
+        edge_id = torch.arange(n_edges, device=x.device)
+        out = self.propagate(torch.cat([x, x[dst], x]), torch.cat([a, a[dst], a]),
+                             torch.cat([src, src]), torch.cat([dst, n_atoms + edge_id]),
+                             r, torch.cat([graph, graph[dst], graph]))  # [n_computed, 18]
+        row = n_atoms + n_edges + data.vnode_atom  # [n_vnodes] unconnected: the atom's node
+        row = row.index_put((data.edge_vnode,), n_atoms + edge_id)  # connected: its edge's
+        return out[row]  # [n_vnodes, 18]
+
+    def atom_inputs(self, data: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
+                                              torch.Tensor]:
+        """Per atom the features ``x`` and attributes ``a`` [n_atoms, 32], per real edge its
+        vector ``r`` [n_edges, 3] (source atom -> destination image, Å), and the material
+        of each atom [n_atoms]."""
         z = data.z
         if int(z.min()) < 1 or int(z.max()) > MAX_Z:
             raise StructureError(f"atomic numbers must be in 1..{MAX_Z}; got {z.tolist()}")
@@ -255,33 +274,30 @@ class KMVN(nn.Module):
         onehot = nn.functional.one_hot(z - 1, MAX_Z).to(dtype)  # [n_atoms, 118]
         x = torch.relu(self.embed_x(onehot * self.masses[z].to(dtype)[:, None]))
         a = torch.relu(self.embed_attr(onehot))  # [n_atoms, 32]
-        # Nodes computed: the atoms, one node per real edge (its connected virtual node) and
-        # one node per atom standing for all of that atom's virtual nodes without an edge
-        # (they all compute the same function of atom j's features: S(x_j, a_j), gated).
-        n_atoms, n_edges = z.shape[0], data.edge_index.shape[1]
         src, dst = data.edge_index
-        x = torch.cat([x, x[dst], x])  # [n_atoms + n_edges + n_atoms, 32]
-        a = torch.cat([a, a[dst], a])
-        edge_id = torch.arange(n_edges, device=z.device)
-        msg_src = torch.cat([src, src])  # [2 n_edges]: real edges, then their copies
-        msg_dst = torch.cat([dst, n_atoms + edge_id])  # [2 n_edges]
-        deg = torch.bincount(msg_dst, minlength=x.shape[0]).clamp(min=1)
-        deg = deg.to(dtype)[:, None]  # [n_computed, 1]
         graph = self._graph_of_atom(data)  # [n_atoms] material of each atom
         cell = data.cell.to(dtype)[graph[src]]  # [n_edges, 3, 3]
         pos = data.pos.to(dtype)
         r = pos[dst] - pos[src] - torch.einsum("ea,eab->eb", data.edge_shift.to(dtype), cell)
-        r = torch.cat([r, r])  # [2 n_edges, 3] source atom -> destination image
+        return x, a, r, graph
+
+    def propagate(self, x: torch.Tensor, a: torch.Tensor, msg_src: torch.Tensor,
+                  msg_dst: torch.Tensor, r: torch.Tensor, node_graph: torch.Tensor
+                  ) -> torch.Tensor:
+        """The network on a node set: ``x``, ``a`` [n_nodes, 32], messages ``msg_src ->
+        msg_dst`` [2 n_edges] (the real edges, then their copies to virtual nodes, both with
+        the edge vectors ``r`` [n_edges, 3]), ``node_graph`` [n_nodes] the material of each
+        node. Returns the last convolution's output [n_nodes, 18]."""
+        deg = torch.bincount(msg_dst, minlength=x.shape[0]).clamp(min=1)
+        deg = deg.to(x.dtype)[:, None]  # [n_nodes, 1]
+        r = torch.cat([r, r])  # [2 n_edges, 3]
         sh = o3.spherical_harmonics(self.irreps_sh, r, True, normalization="component")
         radial = soft_one_hot_linspace(r.norm(dim=1), 0.0, self.config.cutoff,
                                        self.config.n_basis, basis="gaussian", cutoff=False)
-        ctx = NodeContext(msg_src, msg_dst, r, radial, torch.cat([graph, graph[dst], graph]))
+        ctx = NodeContext(msg_src, msg_dst, r, radial, node_graph)
         for k, (conv, gate) in enumerate(zip(self.convs[:-1], self.gates, strict=True)):
             x = self.after_gate(k, gate(conv(x, a, deg, msg_src, msg_dst, sh, radial)), ctx)
-        x = self.convs[-1](x, a, deg, msg_src, msg_dst, sh, radial)  # [n_computed, 18]
-        row = n_atoms + n_edges + data.vnode_atom  # [n_vnodes] unconnected: the atom's node
-        row = row.index_put((data.edge_vnode,), n_atoms + edge_id)  # connected: its edge's
-        return x[row]  # [n_vnodes, 18]
+        return self.convs[-1](x, a, deg, msg_src, msg_dst, sh, radial)
 
     def after_gate(self, layer: int, x: torch.Tensor, ctx: NodeContext) -> torch.Tensor:
         """What happens to the node features after gated layer ``layer``: nothing in
