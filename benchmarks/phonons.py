@@ -114,7 +114,8 @@ def run_design(design: str, model_name: str, n: int, batch_size: int, epochs: in
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="kmvn", choices=["kmvn", "vgnna"])
-    parser.add_argument("--n", type=int, default=64, help="materials in the epoch")
+    parser.add_argument("--n", type=int, default=64, help="materials in the epoch (64 or "
+                        "more: shorter epochs are too short to time)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--epochs", type=int, default=2, help="epochs; the fastest counts")
     parser.add_argument("--design", choices=["ours", "authors"], default=None,
